@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Gradeline",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gradeline-worker", targets: ["Worker"]),
+        .executable(name: "gradeline-producer", targets: ["Producer"]),
+        .executable(name: "gradeline-bench", targets: ["GradelineBench"]),
+        .library(name: "Core", targets: ["Core"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // libpng behind a small shim that owns every setjmp (libpng reports errors by longjmp).
+        .target(
+            name: "CPNG",
+            linkerSettings: [.linkedLibrary("png16")]
+        ),
+        // SHA-256 from the system's OpenSSL libcrypto (already present for rabbitmq-c's TLS).
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto"),
+        .target(
+            name: "Core",
+            dependencies: [
+                "CPNG",
+                "CCrypto",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "Worker",
+            dependencies: [
+                "Core",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "Producer",
+            dependencies: [
+                "Core",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "GradelineBench",
+            dependencies: [
+                "Core",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/Sources/GradelineBench"
+        ),
+        .testTarget(
+            name: "CoreTests",
+            dependencies: ["Core", "CPNG"]
+        ),
+    ]
+)

@@ -1,0 +1,271 @@
+#include "cpng.h"
+
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cpng_decoder {
+    png_structp png;
+    png_infop info;
+    const uint8_t *data;
+    size_t size;
+    size_t offset;
+    int info_read;
+    char message[256];
+};
+
+static void cpng_error_fn(png_structp png, png_const_charp message) {
+    char *buffer = (char *)png_get_error_ptr(png);
+    if (buffer != NULL) {
+        snprintf(buffer, 256, "%s", message);
+    }
+    png_longjmp(png, 1);
+}
+
+static void cpng_warning_fn(png_structp png, png_const_charp message) {
+    // Warnings (an unknown ancillary chunk, say) do not make an image unusable.
+    (void)png;
+    (void)message;
+}
+
+static void cpng_read_fn(png_structp png, png_bytep out, size_t length) {
+    cpng_decoder *decoder = (cpng_decoder *)png_get_io_ptr(png);
+    if (length > decoder->size - decoder->offset) {
+        png_error(png, "truncated: the file ends before its image data does");
+    }
+    memcpy(out, decoder->data + decoder->offset, length);
+    decoder->offset += length;
+}
+
+cpng_decoder *cpng_decoder_create(const uint8_t *data, size_t size) {
+    cpng_decoder *decoder = calloc(1, sizeof(cpng_decoder));
+    if (decoder == NULL) {
+        return NULL;
+    }
+    decoder->data = data;
+    decoder->size = size;
+    decoder->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, decoder->message,
+                                          cpng_error_fn, cpng_warning_fn);
+    if (decoder->png == NULL) {
+        free(decoder);
+        return NULL;
+    }
+    decoder->info = png_create_info_struct(decoder->png);
+    if (decoder->info == NULL) {
+        png_destroy_read_struct(&decoder->png, NULL, NULL);
+        free(decoder);
+        return NULL;
+    }
+    return decoder;
+}
+
+int cpng_decoder_read_info(cpng_decoder *decoder, uint32_t max_width, uint32_t max_height,
+                           cpng_info *info) {
+    if (decoder->size < 8 || png_sig_cmp(decoder->data, 0, 8) != 0) {
+        snprintf(decoder->message, sizeof decoder->message,
+                 "not a PNG file: the 8-byte PNG signature is missing");
+        return -1;
+    }
+    png_structp png = decoder->png;
+    if (setjmp(png_jmpbuf(png))) {
+        return -1;
+    }
+    png_set_read_fn(png, decoder, cpng_read_fn);
+    // A bad CRC in any chunk, critical or ancillary, means the file was damaged in transit.
+    png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+    png_set_user_limits(png, max_width, max_height);
+    png_read_info(png, decoder->info);
+    decoder->info_read = 1;
+
+    png_uint_32 width = 0, height = 0;
+    int bit_depth = 0, color_type = 0, interlace = 0;
+    png_get_IHDR(png, decoder->info, &width, &height, &bit_depth, &color_type, &interlace,
+                 NULL, NULL);
+    info->width = width;
+    info->height = height;
+    info->bit_depth = bit_depth;
+    info->color_type = color_type;
+    info->interlaced = interlace != PNG_INTERLACE_NONE;
+    info->has_alpha = (color_type & PNG_COLOR_MASK_ALPHA) != 0 ||
+                      png_get_valid(png, decoder->info, PNG_INFO_tRNS) != 0;
+    return 0;
+}
+
+/// Composites RGBA over white: out = (c * a + 255 * (255 - a) + 127) / 255, exactly.
+static void cpng_composite_over_white(const uint8_t *rgba, uint8_t *rgb, size_t pixels) {
+    for (size_t i = 0; i < pixels; i++) {
+        unsigned a = rgba[4 * i + 3];
+        unsigned background = 255u * (255u - a) + 127u;
+        rgb[3 * i + 0] = (uint8_t)((rgba[4 * i + 0] * a + background) / 255u);
+        rgb[3 * i + 1] = (uint8_t)((rgba[4 * i + 1] * a + background) / 255u);
+        rgb[3 * i + 2] = (uint8_t)((rgba[4 * i + 2] * a + background) / 255u);
+    }
+}
+
+int cpng_decoder_read_rgb8(cpng_decoder *decoder, uint8_t *out, size_t out_size) {
+    if (!decoder->info_read) {
+        snprintf(decoder->message, sizeof decoder->message, "the PNG header was not read");
+        return -1;
+    }
+    png_structp png = decoder->png;
+    png_infop info = decoder->info;
+    const png_uint_32 width = png_get_image_width(png, info);
+    const png_uint_32 height = png_get_image_height(png, info);
+    const int color_type = png_get_color_type(png, info);
+    const int has_alpha = (color_type & PNG_COLOR_MASK_ALPHA) != 0 ||
+                          png_get_valid(png, info, PNG_INFO_tRNS) != 0;
+    const size_t channels = has_alpha ? 4 : 3;
+    if (out_size < (size_t)width * height * 3) {
+        snprintf(decoder->message, sizeof decoder->message,
+                 "output buffer holds %zu bytes, the image needs %zu", out_size,
+                 (size_t)width * height * 3);
+        return -1;
+    }
+    // Locals that change after setjmp must be volatile to survive the longjmp.
+    png_bytep *volatile rows = NULL;
+    uint8_t *volatile rgba = NULL;
+    if (setjmp(png_jmpbuf(png))) {
+        free(rows);
+        free(rgba);
+        return -1;
+    }
+    png_set_expand(png);
+    if (png_get_bit_depth(png, info) == 16) {
+        png_set_scale_16(png);
+    }
+    if ((color_type & PNG_COLOR_MASK_COLOR) == 0) {
+        png_set_gray_to_rgb(png);
+    }
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    if (png_get_rowbytes(png, info) != (size_t)width * channels) {
+        png_error(png, "unexpected row size after the RGB transforms");
+    }
+
+    uint8_t *target = out;
+    if (has_alpha) {
+        rgba = malloc((size_t)width * height * 4);
+        if (rgba == NULL) {
+            png_error(png, "out of memory for the RGBA rows");
+        }
+        target = rgba;
+    }
+    rows = malloc(sizeof(png_bytep) * height);
+    if (rows == NULL) {
+        png_error(png, "out of memory for the row table");
+    }
+    for (png_uint_32 y = 0; y < height; y++) {
+        rows[y] = target + (size_t)y * width * channels;
+    }
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+    if (has_alpha) {
+        cpng_composite_over_white(rgba, out, (size_t)width * height);
+    }
+    free(rows);
+    free(rgba);
+    return 0;
+}
+
+const char *cpng_decoder_error(const cpng_decoder *decoder) {
+    return decoder->message;
+}
+
+void cpng_decoder_destroy(cpng_decoder *decoder) {
+    if (decoder == NULL) {
+        return;
+    }
+    png_destroy_read_struct(&decoder->png, &decoder->info, NULL);
+    free(decoder);
+}
+
+typedef struct cpng_sink {
+    uint8_t *bytes;
+    size_t size;
+    size_t capacity;
+} cpng_sink;
+
+static void cpng_write_fn(png_structp png, png_bytep data, size_t length) {
+    cpng_sink *sink = (cpng_sink *)png_get_io_ptr(png);
+    if (sink->size + length > sink->capacity) {
+        size_t capacity = sink->capacity * 2;
+        while (capacity < sink->size + length) {
+            capacity *= 2;
+        }
+        uint8_t *grown = realloc(sink->bytes, capacity);
+        if (grown == NULL) {
+            png_error(png, "out of memory for the encoded PNG");
+        }
+        sink->bytes = grown;
+        sink->capacity = capacity;
+    }
+    memcpy(sink->bytes + sink->size, data, length);
+    sink->size += length;
+}
+
+static void cpng_flush_fn(png_structp png) {
+    (void)png;
+}
+
+int cpng_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                int compression_level, uint8_t **out, size_t *out_size,
+                char *error, size_t error_size) {
+    char message[256] = "";
+    if (channels != 1 && channels != 3) {
+        snprintf(error, error_size, "channels must be 1 or 3, not %d", channels);
+        return -1;
+    }
+    if (width == 0 || height == 0) {
+        snprintf(error, error_size, "an image of %ux%u pixels cannot be encoded", width, height);
+        return -1;
+    }
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, message, cpng_error_fn,
+                                              cpng_warning_fn);
+    png_infop info = png == NULL ? NULL : png_create_info_struct(png);
+    if (info == NULL) {
+        png_destroy_write_struct(&png, NULL);
+        snprintf(error, error_size, "out of memory for the PNG writer");
+        return -1;
+    }
+    // The sink lives on the heap and its pointer is set before setjmp, so nothing that
+    // changes after setjmp lives in a non-volatile local.
+    cpng_sink *sink = calloc(1, sizeof(cpng_sink));
+    if (sink == NULL) {
+        png_destroy_write_struct(&png, &info);
+        snprintf(error, error_size, "out of memory for the PNG writer");
+        return -1;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        free(sink->bytes);
+        free(sink);
+        png_destroy_write_struct(&png, &info);
+        snprintf(error, error_size, "%s", message);
+        return -1;
+    }
+    sink->capacity = 4096 + (size_t)width * height * (size_t)channels / 4;
+    sink->bytes = malloc(sink->capacity);
+    if (sink->bytes == NULL) {
+        png_error(png, "out of memory for the encoded PNG");
+    }
+    png_set_write_fn(png, sink, cpng_write_fn, cpng_flush_fn);
+    png_set_compression_level(png, compression_level);
+    png_set_IHDR(png, info, width, height, 8,
+                 channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (uint32_t y = 0; y < height; y++) {
+        png_write_row(png, pixels + (size_t)y * width * (size_t)channels);
+    }
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    *out = sink->bytes;
+    *out_size = sink->size;
+    free(sink);
+    return 0;
+}
+
+void cpng_free(void *pointer) {
+    free(pointer);
+}

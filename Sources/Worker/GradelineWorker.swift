@@ -1,0 +1,12 @@
+import ArgumentParser
+import Core
+
+/// `gradeline-worker`: grades jobs, locally or from the broker.
+@main
+struct GradelineWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gradeline-worker",
+        abstract: "Grades phone photos with the pipeline that config/pipeline.yaml defines.",
+        version: Gradeline.version,
+        subcommands: [Grade.self, CheckConfig.self])
+}
