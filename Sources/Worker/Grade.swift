@@ -26,8 +26,15 @@ struct Grade: ParsableCommand {
     @Option(name: .long, help: "How much the trace carries: summary or full (with PNGs).")
     var trace: TraceLevel = .summary
 
-    @Flag(name: .long, help: "Indent the JSON.")
-    var pretty = false
+    @Option(name: .long, help: "json (one line per job), pretty (indented JSON) or summary (one human line per job).")
+    var format: OutputFormat = .json
+
+    @Option(name: .long, help: ArgumentHelp("The job id for --side (default local-sides).", valueName: "id"))
+    var jobID = "local-sides"
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case json, pretty, summary
+    }
 
     func validate() throws {
         if images.isEmpty && side.isEmpty && job.isEmpty {
@@ -60,7 +67,11 @@ struct Grade: ParsableCommand {
                     retriable: false), fingerprint: fingerprint, workerID: workerID)
             }
             anyFailed = anyFailed || result.status == "failed"
-            print(result.json(pretty: pretty))
+            switch format {
+            case .json: print(result.json())
+            case .pretty: print(result.json(pretty: true))
+            case .summary: print(Self.summary(result))
+            }
         }
         if anyFailed { throw ExitCode(1) }
     }
@@ -81,8 +92,8 @@ struct Grade: ParsableCommand {
         }
         if !side.isEmpty {
             let files = try side.map(Self.parseSide)
-            jobs.append(makeJob(id: "local-sides") {
-                try Job.fromFiles(files, jobID: "local-sides", kioskID: "local")
+            jobs.append(makeJob(id: jobID) {
+                try Job.fromFiles(files, jobID: jobID, kioskID: "local")
             })
         }
         for path in job {
@@ -105,6 +116,26 @@ struct Grade: ParsableCommand {
         } catch {
             return .failure(FailedJob(jobID: id, error: JobError(.schemaViolation, field: "", "\(error)")))
         }
+    }
+
+    /// A line for a person: job, status, time, then the grade and damages, reasons or error.
+    static func summary(_ result: GradingResult) -> String {
+        let total = result.timings["total"].map { String(format: "%.0f ms", $0) } ?? "-"
+        var lines = ["\(result.jobID): \(result.status) [\(total)]"]
+        switch result.status {
+        case "graded":
+            lines[0] += ", grade \(result.grade ?? "none (no grading stage in the config)")"
+            lines[0] += ", \(result.damages.count) damage\(result.damages.count == 1 ? "" : "s")"
+            lines += result.damages.map { damage in
+                let box = damage.bbox
+                return "    \(damage.side) \(damage.type) on \(damage.zone) at (\(box.x), \(box.y)) \(box.width)x\(box.height), \(damage.severity)"
+            }
+        case "rejected":
+            lines += result.reasons.map { "    \($0.code)\($0.side.map { " (\($0))" } ?? ""): \($0.detail)" }
+        default:
+            if let error = result.error { lines[0] += " at \(error.stage): \(error.message)" }
+        }
+        return lines.joined(separator: "\n")
     }
 
     static func parseSide(_ text: String) throws -> (side: Side, path: String) {

@@ -1,0 +1,83 @@
+"""The job and result messages match their JSON Schemas in docs/schema/."""
+import json
+
+import jsonschema
+import pytest
+
+from conftest import run
+
+FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
+
+
+def validate(document, schema):
+    jsonschema.Draft202012Validator(schema, format_checker=FORMAT_CHECKER).validate(document)
+
+
+def test_producer_jobs_match_the_job_schema(binaries, schemas):
+    _, producer = binaries
+    out = run(producer, "job", "--side", "front=samples/phone-01-front.png",
+              "--side", "back=samples/phone-01-back.png", "--job-id", "contract-1").stdout
+    job = json.loads(out)
+    validate(job, schemas["job"])
+    assert [image["side"] for image in job["images"]] == ["front", "back"]
+
+
+@pytest.mark.parametrize("trace", ["summary", "full"])
+def test_graded_results_match_the_result_schema(binaries, schemas, trace):
+    worker, _ = binaries
+    lines = run(worker, "grade", "samples/phone-01-front.png", "samples/phone-02-front.png",
+                "--trace", trace).stdout.splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        result = json.loads(line)
+        validate(result, schemas["result"])
+        assert result["status"] == "graded"
+        outputs = [o for entry in result["trace"] for o in entry["outputs"]]
+        images = [o for o in outputs if o["kind"] == "image"]
+        assert images and all(("encoded" in o) == (trace == "full") for o in images)
+
+
+def test_config_fingerprint_is_the_one_check_config_prints(binaries):
+    worker, _ = binaries
+    printed = run(worker, "check-config").stdout.split("config sha256 ")[1].split()[0]
+    result = json.loads(run(worker, "grade", "samples/phone-01-back.png").stdout)
+    assert result["fingerprint"]["config_sha256"] == printed
+
+
+def test_a_corrupt_photo_is_a_failed_result_naming_the_side(binaries, schemas, tmp_path):
+    worker, _ = binaries
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    done = run(worker, "grade", "--side", "front=samples/phone-01-front.png", "--side", f"back={broken}",
+               check=False)
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    validate(result, schemas["result"])
+    assert result["status"] == "failed"
+    assert result["error"]["stage"] == "decode/decode_image"
+    assert result["error"]["message"].startswith("back image:")
+    assert result["error"]["retriable"] is False
+
+
+def test_a_bad_job_file_is_a_failed_result_naming_the_field(binaries, schemas, tmp_path):
+    worker, _ = binaries
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"schema": "gradeline.job/1", "job_id": "x", "kiosk_id": "k",
+                               "submitted_at": "2026-11-28T07:00:00Z",
+                               "images": [{"side": "front", "content_type": "image/png", "data": "@@"}]}))
+    done = run(worker, "grade", "--job", job, check=False)
+    result = json.loads(done.stdout)
+    validate(result, schemas["result"])
+    assert result["error"]["code"] == "job.bad_base64"
+    assert result["error"]["message"].startswith("images[0].data:")
+
+
+def test_a_bad_config_exits_2_listing_every_problem(binaries, tmp_path):
+    worker, _ = binaries
+    config = tmp_path / "pipeline.yaml"
+    config.write_text("main: [decode]\npipelines:\n  decode:\n    - decode_imag\n    - resize: {width: 0}\n")
+    done = run(worker, "check-config", "--pipeline", config, check=False)
+    assert done.returncode == 2
+    assert "unknown function 'decode_imag'; did you mean 'decode_image'?" in done.stderr
+    assert "missing param 'height'" in done.stderr
+    assert f"{config}:4:7: pipeline 'decode', step 1" in done.stderr

@@ -1,0 +1,1 @@
+"""Gradeline's experiment side: synthetic kiosk photos, training, export and references."""

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what Gradeline needs on a new Debian 12 machine, then builds it.
+#
+#   bash scripts/setup.sh [debug|release]
+#
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+configuration="${1:-debug}"
+
+# C libraries the Swift targets link, and the tools the scripts use.
+apt_packages=(pkg-config libpng-dev libssl-dev zlib1g-dev)
+missing=()
+for package in "${apt_packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    sudo_cmd=()
+    [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Python packages for the experiment and the contract tests, into the first python3 on PATH.
+if ! python3 -c "import numpy, jsonschema, pytest" 2>/dev/null; then
+    echo "setup: installing numpy, jsonschema and pytest for $(command -v python3)"
+    python3 -m pip install --quiet numpy jsonschema pytest
+fi
+
+echo "setup: swift build -c $configuration"
+swift build -c "$configuration" 2>&1 | grep -Ev "^\[[0-9]+/[0-9]+\]" || true
+test "${PIPESTATUS[0]}" -eq 0
