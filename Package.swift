@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Gradeline",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "gradeline-worker", targets: ["Worker"]),
         .executable(name: "gradeline-producer", targets: ["Producer"]),
@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libpng behind a small shim that owns every setjmp (libpng reports errors by longjmp).
@@ -23,6 +24,19 @@ let package = Package(
         ),
         // SHA-256 from the system's OpenSSL libcrypto (already present for rabbitmq-c's TLS).
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto"),
+        // rabbitmq-c behind a shim for what Swift cannot call (variadic login, macro constants).
+        .target(
+            name: "CRabbitMQ",
+            linkerSettings: [.linkedLibrary("rabbitmq")]
+        ),
+        // AMQP over rabbitmq-c: a connection owned by one thread, with an async API.
+        .target(
+            name: "Messaging",
+            dependencies: [
+                "CRabbitMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "Core",
             dependencies: [
@@ -32,10 +46,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The fleet: worker service, job handling, retries, capture and replay.
+        .target(
+            name: "Fleet",
+            dependencies: [
+                "Core",
+                "Messaging",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "Worker",
             dependencies: [
                 "Core",
+                "Fleet",
+                "Messaging",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -44,6 +72,9 @@ let package = Package(
             name: "Producer",
             dependencies: [
                 "Core",
+                "Fleet",
+                "Messaging",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -6,7 +6,7 @@ import Core
 struct GradelineProducer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gradeline-producer",
-        abstract: "Makes grading jobs (gradeline.job/1) from photos.",
+        abstract: "Makes, submits, captures and replays grading jobs (gradeline.job/1).",
         version: Gradeline.version,
-        subcommands: [MakeJob.self])
+        subcommands: [Submit.self, MakeJob.self])
 }

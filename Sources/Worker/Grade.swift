@@ -70,7 +70,7 @@ struct Grade: ParsableCommand {
             switch format {
             case .json: print(result.json())
             case .pretty: print(result.json(pretty: true))
-            case .summary: print(Self.summary(result))
+            case .summary: print(result.summary)
             }
         }
         if anyFailed { throw ExitCode(1) }
@@ -116,26 +116,6 @@ struct Grade: ParsableCommand {
         } catch {
             return .failure(FailedJob(jobID: id, error: JobError(.schemaViolation, field: "", "\(error)")))
         }
-    }
-
-    /// A line for a person: job, status, time, then the grade and damages, reasons or error.
-    static func summary(_ result: GradingResult) -> String {
-        let total = result.timings["total"].map { String(format: "%.0f ms", $0) } ?? "-"
-        var lines = ["\(result.jobID): \(result.status) [\(total)]"]
-        switch result.status {
-        case "graded":
-            lines[0] += ", grade \(result.grade ?? "none (no grading stage in the config)")"
-            lines[0] += ", \(result.damages.count) damage\(result.damages.count == 1 ? "" : "s")"
-            lines += result.damages.map { damage in
-                let box = damage.bbox
-                return "    \(damage.side) \(damage.type) on \(damage.zone) at (\(box.x), \(box.y)) \(box.width)x\(box.height), \(damage.severity)"
-            }
-        case "rejected":
-            lines += result.reasons.map { "    \($0.code)\($0.side.map { " (\($0))" } ?? ""): \($0.detail)" }
-        default:
-            if let error = result.error { lines[0] += " at \(error.stage): \(error.message)" }
-        }
-        return lines.joined(separator: "\n")
     }
 
     static func parseSide(_ text: String) throws -> (side: Side, path: String) {

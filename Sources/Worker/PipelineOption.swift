@@ -9,6 +9,10 @@ struct PipelineOption: ParsableArguments {
         valueName: "file"))
     var pipeline: String?
 
+    init() {}
+
+    init(pipeline: String?) { self.pipeline = pipeline }
+
     var path: String {
         pipeline ?? ProcessInfo.processInfo.environment["GRADELINE_PIPELINE"] ?? "config/pipeline.yaml"
     }

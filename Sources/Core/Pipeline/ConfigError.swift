@@ -61,9 +61,9 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Finds the closest name to a typo.
-enum Suggest {
+public enum Suggest {
     /// The candidate nearest to `name` by edit distance, if it is near enough to be a typo.
-    static func nearest<S: Sequence>(to name: String, in candidates: S) -> String?
+    public static func nearest<S: Sequence>(to name: String, in candidates: S) -> String?
     where S.Element == String {
         let limit = max(2, name.count / 3)
         var best: (name: String, distance: Int)?

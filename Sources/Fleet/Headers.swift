@@ -1,0 +1,28 @@
+/// The AMQP header names Gradeline sets, and the log metadata keys, in one place.
+public enum Headers {
+    /// Which try this is, from 1.
+    public static let attempt = "x-gradeline-attempt"
+    public static let jobID = "x-gradeline-job-id"
+    public static let worker = "x-gradeline-worker"
+    public static let errorStage = "x-gradeline-error-stage"
+    public static let errorCode = "x-gradeline-error-code"
+    public static let errorMessage = "x-gradeline-error-message"
+    public static let errorRetriable = "x-gradeline-error-retriable"
+    /// The trace of the failed run, as JSON (cut to `traceLimit` bytes).
+    public static let trace = "x-gradeline-trace"
+    /// Set by quorum queues on redelivery.
+    public static let deliveryCount = "x-delivery-count"
+
+    /// Headers travel in one frame; the trace is cut to stay well inside it.
+    static let traceLimit = 32 * 1024
+}
+
+/// Metadata keys for logs.
+public enum LogKey {
+    public static let jobID = "job.id"
+    public static let attempt = "job.attempt"
+    public static let status = "job.status"
+    public static let stage = "job.stage"
+    public static let queue = "amqp.queue"
+    public static let error = "error"
+}

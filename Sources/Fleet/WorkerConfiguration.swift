@@ -1,0 +1,115 @@
+import Core
+import Foundation
+import Messaging
+
+/// How a worker runs: `config/worker.yaml`, then the environment, then command-line flags.
+///
+/// | setting | environment | default |
+/// |---|---|---|
+/// | `amqp.url` | `GRADELINE_AMQP_URL` | `amqp://guest:guest@127.0.0.1:5679/` |
+/// | `amqp.heartbeat_seconds` | | 30 |
+/// | `worker.concurrency` (jobs at once) | `GRADELINE_CONCURRENCY` | 2 |
+/// | `worker.pipeline` | `GRADELINE_PIPELINE` | `config/pipeline.yaml` |
+/// | `worker.trace` (`summary` or `full`) | `GRADELINE_TRACE` | `summary` |
+/// | `worker.id` | `GRADELINE_WORKER_ID` | `<host>:<pid>` |
+/// | `worker.shutdown_deadline_seconds` | | 30 |
+/// | `worker.max_message_bytes` | | 64 MiB |
+/// | `retry.delays_ms` (one retry per entry) | | `[1000, 5000, 30000]` |
+/// | `retry.jitter` (fraction taken off at random) | | 0.2 |
+/// | `topology.*` (names, `delivery_limit`) | | see `Topology` |
+///
+/// The password in the URL is never logged.
+public struct WorkerConfiguration: Sendable {
+    public var amqpURL = "amqp://guest:guest@127.0.0.1:5679/"
+    public var heartbeatSeconds = 30
+    public var concurrency = 2
+    public var pipeline = "config/pipeline.yaml"
+    public var trace = TraceLevel.summary
+    public var workerID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    public var shutdownDeadlineSeconds = 30.0
+    public var maxMessageBytes = 64 << 20
+    public var retry = RetryPolicy()
+    public var topology = Topology()
+
+    public init() {}
+
+    /// Reads `file` (when it exists) and the environment. Every mistake is reported at once.
+    public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(SettingsError) -> WorkerConfiguration {
+        var configuration = WorkerConfiguration()
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw SettingsError(problems: ["\(file): cannot read the worker settings file"])
+            }
+            var reader = SettingsReader(file: file, text: String(decoding: data, as: UTF8.self))
+            configuration.read(&reader)
+            reader.finish()
+            if !reader.problems.isEmpty { throw SettingsError(problems: reader.problems) }
+        }
+        try configuration.applyEnvironment(environment)
+        return configuration
+    }
+
+    private mutating func read(_ reader: inout SettingsReader) {
+        amqpURL = reader.string("amqp.url", default: amqpURL)
+        heartbeatSeconds = reader.int("amqp.heartbeat_seconds", default: heartbeatSeconds, in: 0...600)
+        concurrency = reader.int("worker.concurrency", default: concurrency, in: 1...256)
+        pipeline = reader.string("worker.pipeline", default: pipeline)
+        let traceName = reader.string("worker.trace", default: trace.rawValue)
+        if let level = TraceLevel(rawValue: traceName) { trace = level } else {
+            reader.reject("worker.trace must be 'summary' or 'full', not '\(traceName)'")
+        }
+        workerID = reader.string("worker.id", default: workerID)
+        shutdownDeadlineSeconds = reader.double("worker.shutdown_deadline_seconds", default: shutdownDeadlineSeconds, in: 0...3600)
+        maxMessageBytes = reader.int("worker.max_message_bytes", default: maxMessageBytes, in: 1024...(1 << 30))
+        retry.delaysMs = reader.ints("retry.delays_ms", default: retry.delaysMs, in: 1...86_400_000)
+        retry.jitter = reader.double("retry.jitter", default: retry.jitter, in: 0...0.9)
+        topology.jobsExchange = reader.string("topology.jobs_exchange", default: topology.jobsExchange)
+        topology.jobsQueue = reader.string("topology.jobs_queue", default: topology.jobsQueue)
+        topology.jobsBinding = reader.string("topology.jobs_binding", default: topology.jobsBinding)
+        topology.resultsExchange = reader.string("topology.results_exchange", default: topology.resultsExchange)
+        topology.deadExchange = reader.string("topology.dead_exchange", default: topology.deadExchange)
+        topology.deadQueue = reader.string("topology.dead_queue", default: topology.deadQueue)
+        topology.retryQueuePrefix = reader.string("topology.retry_queue_prefix", default: topology.retryQueuePrefix)
+        topology.deliveryLimit = reader.int("topology.delivery_limit", default: topology.deliveryLimit, in: 1...1000)
+    }
+
+    private mutating func applyEnvironment(_ environment: [String: String]) throws(SettingsError) {
+        var problems: [String] = []
+        if let url = environment["GRADELINE_AMQP_URL"] { amqpURL = url }
+        if let value = environment["GRADELINE_CONCURRENCY"] {
+            if let number = Int(value), (1...256).contains(number) { concurrency = number } else {
+                problems.append("GRADELINE_CONCURRENCY must be an integer from 1 to 256, not '\(value)'")
+            }
+        }
+        if let value = environment["GRADELINE_PIPELINE"] { pipeline = value }
+        if let value = environment["GRADELINE_TRACE"] {
+            if let level = TraceLevel(rawValue: value) { trace = level } else {
+                problems.append("GRADELINE_TRACE must be 'summary' or 'full', not '\(value)'")
+            }
+        }
+        if let value = environment["GRADELINE_WORKER_ID"] { workerID = value }
+        if !problems.isEmpty { throw SettingsError(problems: problems) }
+    }
+}
+
+/// When and how often a job that failed for a passing reason is tried again.
+public struct RetryPolicy: Sendable, Hashable {
+    /// One retry per entry: the wait before it, in milliseconds.
+    public var delaysMs = [1000, 5000, 30000]
+    /// Each wait is shortened at random by up to this fraction, so that retries spread out.
+    public var jitter = 0.2
+
+    public init() {}
+
+    /// Tries in all, the first included.
+    public var maxAttempts: Int { delaysMs.count + 1 }
+
+    /// The retry queue's delay and this message's jittered TTL before attempt `next` (2 or more).
+    public func delay(beforeAttempt next: Int) -> (queueDelayMs: Int, expirationMs: Int)? {
+        guard next >= 2, next - 2 < delaysMs.count else { return nil }
+        let delay = delaysMs[next - 2]
+        let jittered = Int((Double(delay) * (1 - Double.random(in: 0...jitter))).rounded())
+        return (delay, max(1, jittered))
+    }
+}

@@ -1,0 +1,128 @@
+import Core
+import Dispatch
+import Foundation
+import Logging
+import Messaging
+import ServiceLifecycle
+
+/// A grading worker: consumes jobs, runs the pipeline, publishes results, acks after confirms.
+///
+/// Up to `concurrency` jobs run at once, on threads of their own (never the cooperative pool).
+/// On graceful shutdown (SIGTERM or SIGINT) it cancels its consumer, finishes and acks what is
+/// in flight within the deadline, and closes; anything unfinished is redelivered by the broker.
+public final class WorkerService: ServiceLifecycle.Service {
+    let settings: WorkerConfiguration
+    let handler: JobHandler
+    let logger: Logger
+    private let pipelineQueue = DispatchQueue(label: "gradeline.pipeline", attributes: .concurrent)
+
+    public init(settings: WorkerConfiguration, pipeline: PipelineConfig, logger: Logger) {
+        self.settings = settings
+        var logger = logger
+        logger[metadataKey: "worker.id"] = "\(settings.workerID)"
+        self.logger = logger
+        handler = JobHandler(pipeline: pipeline,
+                             fingerprint: Fingerprint(config: pipeline.sha256, workerVersion: Gradeline.version),
+                             settings: settings)
+    }
+
+    public func run() async throws {
+        let url = try AMQPURL(settings.amqpURL)
+        let topology = settings.topology
+        let retryDelays = settings.retry.delaysMs
+        let concurrency = settings.concurrency
+        var consumerConfiguration = AMQPClient.Configuration(url: url, name: "\(settings.workerID)/consume")
+        consumerConfiguration.confirms = false
+        consumerConfiguration.heartbeatSeconds = settings.heartbeatSeconds
+        var publisherConfiguration = AMQPClient.Configuration(url: url, name: "\(settings.workerID)/publish")
+        publisherConfiguration.heartbeatSeconds = settings.heartbeatSeconds
+        // Separate connections: when the broker blocks publishers, acks still flow.
+        let consumer = AMQPClient(configuration: consumerConfiguration, logger: logger) { session throws(AMQPError) in
+            try topology.declare(on: session, retryDelaysMs: retryDelays)
+            try session.consume(queue: topology.jobsQueue, prefetch: concurrency)
+        }
+        let publisher = AMQPClient(configuration: publisherConfiguration, logger: logger) { session throws(AMQPError) in
+            try topology.declare(on: session, retryDelaysMs: retryDelays)
+        }
+        logger.info("worker started", metadata: [
+            "amqp.url": "\(url)", LogKey.queue: "\(topology.jobsQueue)", "concurrency": "\(concurrency)",
+            "config.sha256": "\(handler.fingerprint.config)",
+        ])
+
+        await withTaskGroup(of: Bool.self) { group in
+            var running = 0
+            for await delivery in consumer.deliveries.cancelOnGracefulShutdown() {
+                if running >= concurrency, await group.next() != nil { running -= 1 }
+                group.addTask { await self.process(delivery, consumer: consumer, publisher: publisher) }
+                running += 1
+            }
+            logger.info("stopping: no new jobs; finishing those in flight",
+                        metadata: ["in_flight": "\(running)", "deadline_s": "\(settings.shutdownDeadlineSeconds)"])
+            await consumer.cancelConsumers()
+            let deadline = settings.shutdownDeadlineSeconds
+            group.addTask {
+                try? await Task.sleep(for: .seconds(deadline))
+                return false
+            }
+            while running > 0, let finished = await group.next() {
+                if finished {
+                    running -= 1
+                } else {
+                    logger.warning("shutdown deadline passed; unfinished jobs go back to the queue",
+                                   metadata: ["unfinished": "\(running)"])
+                    break
+                }
+            }
+            group.cancelAll()
+        }
+        await publisher.shutdown()
+        await consumer.shutdown()
+        logger.info("worker stopped")
+    }
+
+    /// Handles one delivery; returns true when done (acked, or left for redelivery).
+    func process(_ delivery: Delivery, consumer: AMQPClient, publisher: AMQPClient) async -> Bool {
+        let plan = await withCheckedContinuation { continuation in
+            pipelineQueue.async { continuation.resume(returning: self.handler.handle(delivery)) }
+        }
+        var logger = self.logger
+        logger[metadataKey: LogKey.jobID] = "\(plan.result?.jobID ?? delivery.properties.messageID ?? "?")"
+        logger[metadataKey: LogKey.attempt] = "\(JobHandler.attempt(of: delivery))"
+        if Task.isCancelled {
+            logger.notice("job finished after the shutdown deadline; it is left for redelivery")
+            return true
+        }
+        do {
+            try await withThrowingTaskGroup(of: (OutgoingMessage, PublishOutcome).self) { group in
+                for message in plan.messages {
+                    group.addTask { (message, try await publisher.publish(message)) }
+                }
+                for try await (message, outcome) in group {
+                    if case .returned(let reason) = outcome {
+                        logger.warning("no queue took a message; check the bindings",
+                                       metadata: ["exchange": "\(message.exchange)", "routing_key": "\(message.routingKey)",
+                                                  "reason": "\(reason)"])
+                    }
+                }
+            }
+        } catch {
+            logger.error("could not publish the outcome; the job goes back to the queue",
+                         metadata: [LogKey.error: "\(error)"])
+            consumer.nack(delivery, requeue: true)
+            return true
+        }
+        consumer.ack(delivery)
+        switch plan.disposition {
+        case .answered:
+            logger.info("job answered", metadata: [LogKey.status: "\(plan.result?.status ?? "?")",
+                                                   "ms": "\(String(format: "%.1f", plan.result?.timings["total"] ?? 0))"])
+        case .retry(let next):
+            logger.notice("job failed for a passing reason; retrying later", metadata: ["next_attempt": "\(next)"])
+        case .deadLettered:
+            logger.warning("job dead-lettered", metadata: [
+                LogKey.stage: "\(plan.result?.error?.stage ?? "?")", LogKey.error: "\(plan.result?.error?.message ?? "?")",
+            ])
+        }
+        return true
+    }
+}

@@ -1,0 +1,219 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// A broker connection owned by one thread, with a thread-safe async API.
+///
+/// rabbitmq-c is not thread-safe and sends heartbeats only while one of its calls runs, so a
+/// dedicated thread owns the connection and polls it every few milliseconds, whatever the
+/// rest of the process is doing. Publishes, acks and cancels are handed to that thread.
+///
+/// The client reconnects with exponential backoff and jitter. After a reconnect it runs
+/// `setup` again (declarations, consumers) and republishes every message the broker had not
+/// confirmed, so `publish` returns only once the broker has the message.
+public final class AMQPClient: Sendable {
+    /// How to reach the broker and how to behave when it is away.
+    public struct Configuration: Sendable {
+        public var url: AMQPURL
+        /// Names the client in logs.
+        public var name: String
+        /// Heartbeat interval the client asks for; 0 turns heartbeats off.
+        public var heartbeatSeconds = 30
+        public var connectTimeoutSeconds = 10
+        /// First and largest wait between reconnect attempts; each wait is jittered down by up to half.
+        public var reconnectInitialDelay = 0.2
+        public var reconnectMaxDelay = 10.0
+        /// Put the channel in confirm mode, so that `publish` waits for the broker.
+        public var confirms = true
+
+        public init(url: AMQPURL, name: String) {
+            self.url = url
+            self.name = name
+        }
+    }
+
+    /// Runs on the owner thread after every connect.
+    public typealias Setup = @Sendable (AMQPSession) throws(AMQPError) -> Void
+
+    struct PendingPublish: Sendable {
+        var message: OutgoingMessage
+        var continuation: CheckedContinuation<PublishOutcome, any Error>
+        var returnedReason: String?
+    }
+
+    enum Command: Sendable {
+        case ack(tag: UInt64, generation: Int)
+        case nack(tag: UInt64, requeue: Bool, generation: Int)
+        case cancelConsumers(CheckedContinuation<Void, Never>)
+    }
+
+    enum Lifecycle: Sendable {
+        case running
+        case closing(deadline: ContinuousClock.Instant)
+        case closed
+    }
+
+    /// What the caller threads and the owner thread share.
+    struct Shared: Sendable {
+        var outbox: [PendingPublish] = []
+        var commands: [Command] = []
+        var lifecycle = Lifecycle.running
+        var consuming = true
+        var connected = false
+        var connectedWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Why the last connect failed, for callers that give up waiting.
+        var lastError: AMQPError?
+        var closedWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    let configuration: Configuration
+    let logger: Logger
+    let setup: Setup
+    let shared = Mutex(Shared())
+    let wake: WakePipe
+    /// Messages from the consumers that `setup` started, in arrival order.
+    public let deliveries: AsyncStream<Delivery>
+    let deliveryContinuation: AsyncStream<Delivery>.Continuation
+
+    /// Starts the owner thread, which connects in the background.
+    public init(configuration: Configuration, logger: Logger, setup: @escaping Setup) {
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "amqp.client"] = "\(configuration.name)"
+        self.logger = logger
+        self.setup = setup
+        wake = WakePipe()
+        (deliveries, deliveryContinuation) = AsyncStream.makeStream(of: Delivery.self)
+        let thread = Thread { [self] in
+            var owner = ConnectionOwner(client: self)
+            owner.run()
+        }
+        thread.name = "amqp-\(configuration.name)"
+        thread.start()
+    }
+
+    /// Publishes and waits until the broker confirms (or, without confirms, until it is sent).
+    /// Survives reconnects: an unconfirmed message is sent again on the next connection.
+    public func publish(_ message: OutgoingMessage) async throws -> PublishOutcome {
+        var message = message
+        if message.properties.messageID == nil {
+            message.properties.messageID = "gl-" + UUID().uuidString.lowercased()
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            let accepted = shared.withLock { shared -> Bool in
+                guard case .running = shared.lifecycle else { return false }
+                shared.outbox.append(PendingPublish(message: message, continuation: continuation))
+                return true
+            }
+            if accepted {
+                wake.signal()
+            } else {
+                continuation.resume(throwing: AMQPError(.shutdown, "the \(configuration.name) client is shutting down"))
+            }
+        }
+    }
+
+    /// Acknowledges a delivery. An ack for a delivery from an earlier connection is dropped:
+    /// the broker has already requeued that message.
+    public func ack(_ delivery: Delivery) {
+        enqueue(.ack(tag: delivery.deliveryTag, generation: delivery.connectionGeneration))
+    }
+
+    /// Rejects a delivery, putting it back in its queue when `requeue` is true.
+    public func nack(_ delivery: Delivery, requeue: Bool) {
+        enqueue(.nack(tag: delivery.deliveryTag, requeue: requeue, generation: delivery.connectionGeneration))
+    }
+
+    /// Stops every consumer, now and after reconnects, and returns once the broker agreed.
+    public func cancelConsumers() async {
+        await withCheckedContinuation { continuation in
+            enqueue(.cancelConsumers(continuation))
+        }
+    }
+
+    /// Returns once the client is connected and set up.
+    public func waitUntilConnected() async {
+        await withCheckedContinuation { continuation in
+            let now = shared.withLock { shared -> Bool in
+                if shared.connected { return true }
+                shared.connectedWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    /// Waits up to `timeout` for a connection; throws the last connect error after that.
+    public func waitUntilConnected(timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !isConnected {
+            guard ContinuousClock.now < deadline else {
+                let error = shared.withLock { $0.lastError }
+                throw AMQPError(.connection, "no connection to \(configuration.url) within \(timeout): \(error?.description ?? "no answer")")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    public var isConnected: Bool { shared.withLock { $0.connected } }
+
+    /// Sends what is queued, waits up to `deadline` for outstanding confirms, then closes.
+    /// Publishes still unconfirmed then fail with `.shutdown`.
+    public func shutdown(deadline: Duration = .seconds(5)) async {
+        await withCheckedContinuation { continuation in
+            let done = shared.withLock { shared -> Bool in
+                if case .closed = shared.lifecycle { return true }
+                if case .running = shared.lifecycle {
+                    shared.lifecycle = .closing(deadline: .now + deadline)
+                }
+                shared.closedWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() } else { wake.signal() }
+        }
+    }
+
+    private func enqueue(_ command: Command) {
+        shared.withLock { $0.commands.append(command) }
+        wake.signal()
+    }
+}
+
+/// A self-pipe that wakes the owner thread out of `poll` when there is work.
+final class WakePipe: Sendable {
+    let readEnd: Int32
+    let writeEnd: Int32
+
+    init() {
+        var ends: [Int32] = [0, 0]
+        precondition(pipe(&ends) == 0, "pipe() failed: \(errno)")
+        for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
+        readEnd = ends[0]
+        writeEnd = ends[1]
+    }
+
+    deinit {
+        close(readEnd)
+        close(writeEnd)
+    }
+
+    func signal() {
+        var byte: UInt8 = 1
+        _ = write(writeEnd, &byte, 1)
+    }
+
+    func drain() {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while read(readEnd, &buffer, buffer.count) > 0 {}
+    }
+
+    /// Waits until `descriptor` is readable, the pipe is signalled, or `timeoutMs` passes.
+    func wait(descriptor: Int32?, timeoutMs: Int) {
+        var fds = [pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)]
+        if let descriptor, descriptor >= 0 {
+            fds.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0))
+        }
+        _ = poll(&fds, nfds_t(fds.count), Int32(timeoutMs))
+        drain()
+    }
+}

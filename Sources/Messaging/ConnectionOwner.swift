@@ -1,0 +1,223 @@
+import Foundation
+import Logging
+
+/// The owner thread's loop: connect, run commands, send publishes, read frames, repeat.
+///
+/// - Important: Everything here runs on the client's own thread; it is the only code that
+///   touches the rabbitmq-c connection.
+struct ConnectionOwner {
+    let client: AMQPClient
+    private var connection: AMQPConnection?
+    private var generation = 0
+    private var consumerTags: [String] = []
+    /// Published but not yet confirmed, by delivery tag.
+    private var unconfirmed: [UInt64: AMQPClient.PendingPublish] = [:]
+    private var nextTag: UInt64 = 1
+    private var blocked = false
+    private var failedAttempts = 0
+    private static let channel: UInt16 = 1
+    private static let pollMs = 20
+
+    init(client: AMQPClient) { self.client = client }
+
+    private var logger: Logger { client.logger }
+
+    mutating func run() {
+        while true {
+            if finishIfClosing() { return }
+            guard let connection else {
+                connect()
+                continue
+            }
+            do {
+                try runCommands(on: connection)
+                try sendOutbox(on: connection)
+                try readFrames(on: connection)
+                if !connection.hasBufferedData {
+                    client.wake.wait(descriptor: connection.socketDescriptor, timeoutMs: Self.pollMs)
+                }
+            } catch {
+                lose(connection, because: error)
+            }
+        }
+    }
+
+    // MARK: Connecting
+
+    private mutating func connect() {
+        let configuration = client.configuration
+        do {
+            let candidate = try AMQPConnection.open(
+                configuration.url, heartbeatSeconds: configuration.heartbeatSeconds,
+                timeoutSeconds: configuration.connectTimeoutSeconds, channels: [Self.channel],
+                name: configuration.name, generation: generation + 1)
+            if configuration.confirms { try candidate.confirmSelect(channel: Self.channel) }
+            let consuming = client.shared.withLock { $0.consuming }
+            let session = AMQPSession(connection: candidate, channel: Self.channel, consumingAllowed: consuming)
+            try client.setup(session)
+            generation += 1
+            connection = candidate
+            consumerTags = session.consumerTags
+            nextTag = 1
+            blocked = false
+            if failedAttempts > 0 {
+                logger.notice("reconnected to the broker", metadata: ["amqp.url": "\(configuration.url)"])
+            } else {
+                logger.info("connected to the broker", metadata: ["amqp.url": "\(configuration.url)"])
+            }
+            failedAttempts = 0
+            let waiters = client.shared.withLock { shared in
+                shared.connected = true
+                defer { shared.connectedWaiters = [] }
+                return shared.connectedWaiters
+            }
+            waiters.forEach { $0.resume() }
+        } catch {
+            client.shared.withLock { $0.lastError = error }
+            failedAttempts += 1
+            let base = min(configuration.reconnectMaxDelay,
+                           configuration.reconnectInitialDelay * pow(2, Double(min(failedAttempts - 1, 20))))
+            let delay = base * Double.random(in: 0.5...1.0)
+            logger.warning("cannot use the broker; retrying", metadata: [
+                "amqp.url": "\(configuration.url)", "error": "\(error)", "attempt": "\(failedAttempts)",
+                "retry_in_s": "\(String(format: "%.2f", delay))",
+            ])
+            client.wake.wait(descriptor: nil, timeoutMs: Int(delay * 1000))
+        }
+    }
+
+    /// Drops a broken connection and queues its unconfirmed publishes to send again.
+    private mutating func lose(_ broken: AMQPConnection, because error: any Error) {
+        logger.warning("lost the broker connection; reconnecting", metadata: ["error": "\(error)"])
+        broken.abandon()
+        connection = nil
+        consumerTags = []
+        let resend = unconfirmed.sorted { $0.key < $1.key }.map(\.value)
+        unconfirmed = [:]
+        client.shared.withLock { shared in
+            shared.connected = false
+            shared.outbox.insert(contentsOf: resend, at: 0)
+        }
+        failedAttempts = max(failedAttempts, 1)
+    }
+
+    // MARK: Work
+
+    private mutating func runCommands(on connection: AMQPConnection) throws(AMQPError) {
+        let commands = client.shared.withLock { shared in
+            defer { shared.commands = [] }
+            return shared.commands
+        }
+        for command in commands {
+            switch command {
+            case .ack(let tag, let from) where from == generation:
+                try connection.ack(tag, channel: Self.channel)
+            case .nack(let tag, let requeue, let from) where from == generation:
+                try connection.nack(tag, requeue: requeue, channel: Self.channel)
+            case .ack, .nack:
+                logger.debug("dropped an ack for a delivery from an earlier connection; the broker redelivers it")
+            case .cancelConsumers(let continuation):
+                client.shared.withLock { $0.consuming = false }
+                for tag in consumerTags { try connection.cancel(consumerTag: tag, channel: Self.channel) }
+                consumerTags = []
+                continuation.resume()
+            }
+        }
+    }
+
+    private mutating func sendOutbox(on connection: AMQPConnection) throws(AMQPError) {
+        guard !blocked else { return }
+        let batch = client.shared.withLock { shared in
+            defer { shared.outbox = [] }
+            return shared.outbox
+        }
+        for (index, pending) in batch.enumerated() {
+            do {
+                try connection.publish(pending.message, channel: Self.channel)
+            } catch {
+                // Put back what was not sent, in order, before the connection is dropped.
+                client.shared.withLock { $0.outbox.insert(contentsOf: batch[index...], at: 0) }
+                throw error
+            }
+            if client.configuration.confirms {
+                unconfirmed[nextTag] = pending
+                nextTag += 1
+            } else {
+                pending.continuation.resume(returning: .confirmed)
+            }
+        }
+    }
+
+    private mutating func readFrames(on connection: AMQPConnection) throws(AMQPError) {
+        // Read everything that is there now; the first call may also wait up to 0 ms.
+        while let event = try connection.nextEvent(timeoutMs: 0) {
+            handle(event)
+        }
+    }
+
+    private mutating func handle(_ event: AMQPConnection.Event) {
+        switch event {
+        case .delivery(let delivery):
+            client.deliveryContinuation.yield(delivery)
+        case .confirm(let tag, let multiple, let ack):
+            let tags = multiple ? unconfirmed.keys.filter { $0 <= tag }.sorted() : [tag]
+            for tag in tags {
+                guard let pending = unconfirmed.removeValue(forKey: tag) else { continue }
+                if !ack {
+                    pending.continuation.resume(throwing: AMQPError(.notConfirmed, "the broker refused the message (nack)"))
+                } else if let reason = pending.returnedReason {
+                    pending.continuation.resume(returning: .returned(reason))
+                } else {
+                    pending.continuation.resume(returning: .confirmed)
+                }
+            }
+        case .returned(let messageID, let reason):
+            if let tag = unconfirmed.filter({ $0.value.message.properties.messageID == messageID }).keys.min() {
+                unconfirmed[tag]?.returnedReason = reason
+            }
+            logger.warning("the broker returned an unroutable message", metadata: ["reason": "\(reason)"])
+        case .blocked(let reason):
+            blocked = true
+            logger.warning("the broker blocked publishing", metadata: ["reason": "\(reason)"])
+        case .unblocked:
+            blocked = false
+            logger.notice("the broker unblocked publishing")
+        case .consumerCancelled(let tag):
+            consumerTags.removeAll { $0 == tag }
+            logger.warning("the broker cancelled a consumer; it restarts on the next connection",
+                           metadata: ["consumer": "\(tag)"])
+        }
+    }
+
+    // MARK: Closing
+
+    /// Closes when shutdown was asked and nothing is outstanding, or the deadline passed.
+    private mutating func finishIfClosing() -> Bool {
+        let (lifecycle, outboxEmpty) = client.shared.withLock { ($0.lifecycle, $0.outbox.isEmpty) }
+        guard case .closing(let deadline) = lifecycle else { return false }
+        let drained = outboxEmpty && unconfirmed.isEmpty
+        guard drained || connection == nil || ContinuousClock.now >= deadline else { return false }
+        connection?.close()
+        connection = nil
+        let error = AMQPError(.shutdown, "the \(client.configuration.name) client shut down before the broker confirmed")
+        unconfirmed.values.forEach { $0.continuation.resume(throwing: error) }
+        unconfirmed = [:]
+        let (pending, commands, waiters) = client.shared.withLock { shared in
+            shared.lifecycle = .closed
+            shared.connected = false
+            defer {
+                shared.outbox = []
+                shared.commands = []
+                shared.closedWaiters = []
+                shared.connectedWaiters = []
+            }
+            return (shared.outbox, shared.commands, shared.closedWaiters + shared.connectedWaiters)
+        }
+        pending.forEach { $0.continuation.resume(throwing: error) }
+        for case .cancelConsumers(let continuation) in commands { continuation.resume() }
+        client.deliveryContinuation.finish()
+        waiters.forEach { $0.resume() }
+        logger.info("closed")
+        return true
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Core
+import Fleet
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `gradeline-worker run`: consumes jobs from RabbitMQ until SIGTERM or SIGINT.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Consumes grading jobs from RabbitMQ and publishes results, until SIGTERM or SIGINT.",
+        discussion: """
+            Settings come from --config (default config/worker.yaml when it exists), then the \
+            environment (GRADELINE_AMQP_URL, GRADELINE_CONCURRENCY, GRADELINE_PIPELINE, \
+            GRADELINE_TRACE, GRADELINE_WORKER_ID), then these flags. Exits 2 on a settings or \
+            pipeline config mistake, before it connects.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("Worker settings (YAML).", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("The broker, amqp[s]://user:password@host:port/vhost.", valueName: "url"))
+    var amqpURL: String?
+
+    @Option(name: .long, help: "Jobs run at once in this process.")
+    var concurrency: Int?
+
+    @Option(name: .long, help: ArgumentHelp("The pipeline config.", valueName: "file"))
+    var pipeline: String?
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            let level = ProcessInfo.processInfo.environment["GRADELINE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+            handler.logLevel = level ?? .info
+            return handler
+        }
+        let logger = Logger(label: "gradeline.worker")
+        var settings: WorkerConfiguration
+        do {
+            let file = config ?? (FileManager.default.fileExists(atPath: "config/worker.yaml") ? "config/worker.yaml" : nil)
+            settings = try WorkerConfiguration.load(file: file)
+        } catch {
+            FileHandle.standardError.write(Data("worker settings:\n\(error.description)\n".utf8))
+            throw ExitCode(2)
+        }
+        if let amqpURL { settings.amqpURL = amqpURL }
+        if let concurrency {
+            guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 256") }
+            settings.concurrency = concurrency
+        }
+        if let pipeline { settings.pipeline = pipeline }
+        let pipelineConfig = try PipelineOption(pipeline: settings.pipeline).load()
+        let worker = WorkerService(settings: settings, pipeline: pipelineConfig, logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: worker)], gracefulShutdownSignals: [.sigterm, .sigint],
+            cancellationSignals: [], logger: logger))
+        try await group.run()
+    }
+}

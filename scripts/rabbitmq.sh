@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# A private RabbitMQ node for the demo and the tests, living in a folder of its own, started
+# without Debian's wrapper (which switches to the rabbitmq user).
+#
+#   bash scripts/rabbitmq.sh start|stop|restart|status|env [NAME] [PORT]
+#
+# NAME (default "demo") picks the folder run/rabbitmq-NAME and the node gradeline-NAME@localhost;
+# PORT defaults to 5679. `env` prints the variables to reach it (GRADELINE_AMQP_URL, ...).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command="${1:-status}"
+name="${2:-demo}"
+port="${3:-5679}"
+base="$PWD/run/rabbitmq-$name"
+node="gradeline-$name@localhost"
+server=$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin 2>/dev/null | sort -V | tail -1)
+if [[ -z "$server" ]]; then
+    echo "rabbitmq.sh: RabbitMQ is not installed (apt-get install rabbitmq-server)" >&2
+    exit 1
+fi
+
+export HOME="$base"
+export RABBITMQ_MNESIA_BASE="$base/mnesia"
+export RABBITMQ_LOG_BASE="$base/log"
+export RABBITMQ_NODENAME="$node"
+export RABBITMQ_NODE_PORT="$port"
+export RABBITMQ_DIST_PORT=$((port + 20000))
+export RABBITMQ_PID_FILE="$base/rabbitmq.pid"
+export RABBITMQ_CONFIG_FILE="$base/rabbitmq"
+export RABBITMQ_ENABLED_PLUGINS_FILE="$base/enabled_plugins"
+export RABBITMQ_ENABLED_PLUGINS=""
+
+ctl() { "$server/rabbitmqctl" -n "$node" "$@"; }
+
+start() {
+    mkdir -p "$base/log" "$base/mnesia"
+    [[ -f "$base/enabled_plugins" ]] || echo "[]." > "$base/enabled_plugins"
+    # Quiet logs, and a disk alarm threshold a small test machine does not trip.
+    cat > "$base/rabbitmq.conf" <<CONF
+listeners.tcp.default = 127.0.0.1:$port
+disk_free_limit.absolute = 50MB
+log.file.level = warning
+log.console = false
+CONF
+    if ctl status >/dev/null 2>&1; then
+        echo "rabbitmq.sh: $node is already running on port $port"
+        return
+    fi
+    "$server/rabbitmq-server" > "$base/log/server.out" 2>&1 &
+    if ! timeout 90 "$server/rabbitmqctl" -n "$node" wait "$RABBITMQ_PID_FILE" >/dev/null 2>&1; then
+        echo "rabbitmq.sh: $node did not start; see $base/log/" >&2
+        tail -20 "$base/log/server.out" >&2 || true
+        exit 1
+    fi
+    echo "rabbitmq.sh: $node is up on amqp://guest:guest@127.0.0.1:$port"
+}
+
+stop() {
+    if ctl status >/dev/null 2>&1; then
+        ctl stop "$RABBITMQ_PID_FILE" >/dev/null 2>&1 || true
+        echo "rabbitmq.sh: $node stopped"
+    fi
+}
+
+case "$command" in
+    start) start ;;
+    stop) stop ;;
+    restart) stop; start ;;
+    status) ctl status >/dev/null 2>&1 && echo "running" || { echo "stopped"; exit 1; } ;;
+    env)
+        echo "export GRADELINE_AMQP_URL=amqp://guest:guest@127.0.0.1:$port/"
+        echo "export GRADELINE_RABBITMQ_NODE=$node"
+        echo "export GRADELINE_RABBITMQ_HOME=$base"
+        echo "export GRADELINE_RABBITMQCTL=$server/rabbitmqctl"
+        ;;
+    *) echo "usage: rabbitmq.sh start|stop|restart|status|env [NAME] [PORT]" >&2; exit 2 ;;
+esac
