@@ -58,6 +58,7 @@ public struct JobHandler: Sendable {
         }
 
         var graded = request
+        graded.attempt = attempt
         let outcome = pipeline.run(&graded, level: settings.trace)
         let result = GradingResult(request: graded, outcome: outcome, fingerprint: fingerprint, attempt: attempt,
                                    redelivered: redelivered, workerID: settings.workerID)

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Messaging
 import ServiceLifecycle
+import Synchronization
 
 /// A grading worker: consumes jobs, runs the pipeline, publishes results, acks after confirms.
 ///
@@ -15,6 +16,8 @@ public final class WorkerService: ServiceLifecycle.Service {
     let handler: JobHandler
     let logger: Logger
     private let pipelineQueue = DispatchQueue(label: "gradeline.pipeline", attributes: .concurrent)
+    /// Jobs between delivery and ack, for the shutdown log.
+    private let inFlight = Mutex(0)
 
     public init(settings: WorkerConfiguration, pipeline: PipelineConfig, logger: Logger) {
         self.settings = settings
@@ -57,7 +60,7 @@ public final class WorkerService: ServiceLifecycle.Service {
                 running += 1
             }
             logger.info("stopping: no new jobs; finishing those in flight",
-                        metadata: ["in_flight": "\(running)", "deadline_s": "\(settings.shutdownDeadlineSeconds)"])
+                        metadata: ["in_flight": "\(inFlight.withLock { $0 })", "deadline_s": "\(settings.shutdownDeadlineSeconds)"])
             await consumer.cancelConsumers()
             let deadline = settings.shutdownDeadlineSeconds
             group.addTask {
@@ -69,7 +72,7 @@ public final class WorkerService: ServiceLifecycle.Service {
                     running -= 1
                 } else {
                     logger.warning("shutdown deadline passed; unfinished jobs go back to the queue",
-                                   metadata: ["unfinished": "\(running)"])
+                                   metadata: ["unfinished": "\(inFlight.withLock { $0 })"])
                     break
                 }
             }
@@ -82,6 +85,8 @@ public final class WorkerService: ServiceLifecycle.Service {
 
     /// Handles one delivery; returns true when done (acked, or left for redelivery).
     func process(_ delivery: Delivery, consumer: AMQPClient, publisher: AMQPClient) async -> Bool {
+        inFlight.withLock { $0 += 1 }
+        defer { inFlight.withLock { $0 -= 1 } }
         let plan = await withCheckedContinuation { continuation in
             pipelineQueue.async { continuation.resume(returning: self.handler.handle(delivery)) }
         }

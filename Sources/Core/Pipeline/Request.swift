@@ -7,6 +7,8 @@ public struct Request: Sendable {
     public var submittedAt: String
     /// Free-form device info from the job (model, storage, ...).
     public var device: [String: JSONValue]
+    /// Which try this is, from 1; the worker sets it from the message.
+    public var attempt = 1
     /// Artifacts by name. Functions reach them through typed `ArtifactKey`s.
     private var artifacts: [String: any Artifact] = [:]
     /// One entry per function run, in order.

@@ -8,5 +8,6 @@ public enum Processor {
         Grayscale.self,
         ToTensor.self,
         Normalize.self,
+        InjectFault.self,
     ]
 }

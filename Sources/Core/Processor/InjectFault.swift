@@ -1,0 +1,41 @@
+import Foundation
+
+/// `inject_fault`: fails, sleeps or crashes on purpose, for fault-injection tests of the fleet.
+///
+/// It acts only on jobs whose device info has `inject_fault`, and only in configs that list
+/// it; the shipped config does not. Values:
+/// - `retriable`: a passing failure, which the worker retries;
+/// - `retriable_until:N`: a passing failure on attempts before N, then success;
+/// - `fatal`: a lasting failure, which goes straight to the dead-letter queue;
+/// - `sleep:MS`: a slow job, for shutdown and crash tests;
+/// - `crash`: kills the process, for the delivery-limit test.
+public struct InjectFault: PipelineFunction {
+    public static let descriptor = FunctionDescriptor(
+        name: "inject_fault", module: .processor,
+        summary: "Fails, sleeps or crashes when the job's device.inject_fault asks (tests only).")
+
+    public init(configuring step: inout StepBuilder) {}
+
+    public func run(_ request: inout Request) throws -> StepStatus {
+        guard case .string(let fault)? = request.device["inject_fault"] else { return .ok }
+        let parts = fault.split(separator: ":", maxSplits: 1).map(String.init)
+        switch (parts[0], parts.count > 1 ? Int(parts[1]) : nil) {
+        case ("retriable", _):
+            throw PipelineError(.resourceExhausted, "injected passing failure", retriable: true)
+        case ("retriable_until", let until?):
+            if request.attempt < until {
+                throw PipelineError(.resourceExhausted, "injected passing failure on attempt \(request.attempt)",
+                                    retriable: true)
+            }
+        case ("fatal", _):
+            throw PipelineError(.invalidInput, "injected lasting failure")
+        case ("sleep", let milliseconds?):
+            Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
+        case ("crash", _):
+            fatalError("inject_fault: crash requested by job \(request.jobID)")
+        default:
+            throw PipelineError(.invalidInput, "inject_fault: unknown fault '\(fault)'")
+        }
+        return .ok
+    }
+}

@@ -1,0 +1,220 @@
+import ArgumentParser
+import Core
+import Fleet
+import Foundation
+import Messaging
+
+/// `gradeline-producer capture`: records jobs and their results into a capture folder.
+struct CaptureCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capture",
+        abstract: "Records jobs published to the jobs exchange, and their results, into a gradeline.capture/1 folder.",
+        discussion: """
+            A private tap queue bound to the jobs exchange sees every job published while it runs; \
+            a private queue bound to the results exchange sees the results. It stops after --count \
+            jobs have results, or after --timeout seconds. The format is described in Sources/Fleet/Capture.swift.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("The capture folder to write.", valueName: "dir"))
+    var out: String
+
+    @Option(name: .long, help: "Stop once this many jobs have results.")
+    var count: Int = 100
+
+    @Option(name: .long, help: "Stop after this many seconds.")
+    var timeout: Double = 300
+
+    @OptionGroup var broker: BrokerOptions
+
+    func run() async throws {
+        let logger = BrokerOptions.logger("gradeline.capture")
+        let settings = try broker.settings()
+        let url = try AMQPURL(settings.amqpURL)
+        let topology = settings.topology, delays = settings.retry.delaysMs
+        for folder in ["jobs", "results"] {
+            try FileManager.default.createDirectory(atPath: "\(out)/\(folder)", withIntermediateDirectories: true)
+        }
+        var configuration = AMQPClient.Configuration(url: url, name: "capture")
+        configuration.confirms = false
+        let client = AMQPClient(configuration: configuration, logger: logger) { session throws(AMQPError) in
+            try topology.declare(on: session, retryDelaysMs: delays)
+            let tap = try session.declareQueue("", durable: false, exclusive: true, autoDelete: true)
+            try session.bind(queue: tap, exchange: topology.jobsExchange, routingKey: "#")
+            let results = try session.declareQueue("", durable: false, exclusive: true, autoDelete: true)
+            try session.bind(queue: results, exchange: topology.resultsExchange, routingKey: "result.*")
+            try session.consume(queue: tap, prefetch: 64)
+            try session.consume(queue: results, prefetch: 64)
+        }
+        try await client.waitUntilConnected(timeout: .seconds(30))
+        FileHandle.standardError.write(Data("capturing into \(out); publish jobs now\n".utf8))
+
+        let started = Capture(capturedAt: Job.rfc3339(Date()))
+        let (out, count) = (self.out, self.count)
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        let capture = await withTaskGroup(of: Capture?.self) { group in
+            group.addTask {
+                try? await Task.sleep(until: deadline)
+                return nil
+            }
+            group.addTask {
+                var capture = started
+                // Ends early when the deadline cancels it: AsyncStream iteration honours cancellation.
+                for await delivery in client.deliveries {
+                    client.ack(delivery)
+                    Self.record(delivery, into: &capture, out: out, jobsExchange: topology.jobsExchange)
+                    try? capture.save(out)
+                    if capture.entries.filter({ $0.result != nil }).count >= count { break }
+                }
+                return capture
+            }
+            var capture = started
+            while let finished = await group.next() {
+                if let finished {
+                    capture = finished
+                    break
+                }
+                group.cancelAll()
+            }
+            group.cancelAll()
+            return capture
+        }
+        try capture.save(out)
+        await client.shutdown()
+        let answered = capture.entries.filter { $0.result != nil }.count
+        FileHandle.standardError.write(Data("captured \(capture.entries.count) job(s), \(answered) with results, in \(out)\n".utf8))
+    }
+}
+
+extension CaptureCommand {
+    /// Writes a captured job or result and notes it in the manifest.
+    static func record(_ delivery: Delivery, into capture: inout Capture, out: String, jobsExchange: String) {
+        if delivery.exchange == jobsExchange {
+            guard let job = try? Job.parse(delivery.body),
+                  !capture.entries.contains(where: { $0.jobID == job.jobID }) else { return }
+            let name = "jobs/\(Capture.fileName(job.jobID))"
+            try? Data(delivery.body).write(to: URL(fileURLWithPath: "\(out)/\(name)"))
+            capture.entries.append(Capture.Entry(jobID: job.jobID, job: name, result: nil,
+                                                 routingKey: delivery.routingKey,
+                                                 messageID: delivery.properties.messageID))
+        } else if let result = try? GradingResult.parse(delivery.body),
+                  let index = capture.entries.firstIndex(where: { $0.jobID == result.jobID && $0.result == nil }) {
+            let name = "results/\(Capture.fileName(result.jobID))"
+            try? Data(result.json(pretty: true).utf8).write(to: URL(fileURLWithPath: "\(out)/\(name)"))
+            capture.entries[index].result = name
+        }
+    }
+}
+
+/// `gradeline-producer replay`: republishes captured jobs and compares the new results.
+struct Replay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Republishes the jobs of a capture folder; --compare checks the new results against the recorded ones.",
+        discussion: """
+            Jobs get new ids (<id>~replay-<random>) unless --keep-ids, so that consumers who \
+            deduplicate on job_id see new jobs. With --compare: status, grade and damages must \
+            match exactly and trace stats within tolerance (see Sources/Fleet/ResultComparison.swift); \
+            it prints a diff and exits 1 on any difference or missing result.
+            """)
+
+    @Argument(help: "The capture folder.")
+    var directory: String
+
+    @Flag(name: .long, help: "Compare the new results with the recorded ones.")
+    var compare = false
+
+    @Flag(name: .long, help: "Publish with the captured job ids.")
+    var keepIDs = false
+
+    @Option(name: .long, help: "Give up waiting for results after this many seconds.")
+    var timeout: Double = 120
+
+    @OptionGroup var broker: BrokerOptions
+
+    func run() async throws {
+        let logger = BrokerOptions.logger("gradeline.replay")
+        let settings = try broker.settings()
+        let url = try AMQPURL(settings.amqpURL)
+        let capture = try Capture.load(directory)
+        let suffix = keepIDs ? "" : "~replay-\(UUID().uuidString.prefix(8).lowercased())"
+        var jobs: [(original: String, job: Job, recorded: GradingResult?)] = []
+        for entry in capture.entries {
+            guard let data = FileManager.default.contents(atPath: "\(directory)/\(entry.job)") else {
+                throw CaptureError("\(directory)/\(entry.job): cannot read the captured job")
+            }
+            var job = try Job.parse([UInt8](data))
+            job.jobID += suffix
+            let recorded = try entry.result.map { path -> GradingResult in
+                guard let data = FileManager.default.contents(atPath: "\(directory)/\(path)") else {
+                    throw CaptureError("\(directory)/\(path): cannot read the recorded result")
+                }
+                return try GradingResult.parse([UInt8](data))
+            }
+            jobs.append((entry.jobID, job, recorded))
+        }
+
+        let listener = FleetClients.resultListener(url: url, name: "replay/results", settings: settings, logger: logger)
+        try await listener.waitUntilConnected(timeout: .seconds(30))
+        let publisher = FleetClients.publisher(url: url, name: "replay/publish", settings: settings, logger: logger)
+        for (_, job, _) in jobs {
+            _ = try await publisher.publish(try FleetClients.jobMessage(job, topology: settings.topology))
+        }
+        await publisher.shutdown()
+        FileHandle.standardError.write(Data("replayed \(jobs.count) job(s) from \(directory)\n".utf8))
+
+        let results = await Self.collect(from: listener, jobIDs: Set(jobs.map(\.job.jobID)), timeout: timeout)
+        await listener.shutdown()
+        var failed = false
+        for (original, job, recorded) in jobs {
+            guard let now = results[job.jobID] else {
+                print("\(original): no result within \(timeout) s")
+                failed = true
+                continue
+            }
+            guard compare else {
+                print(now.summary)
+                continue
+            }
+            guard let recorded else {
+                print("\(original): \(now.status) (nothing recorded to compare with)")
+                continue
+            }
+            let differences = ResultComparison().compare(recorded: recorded, now: now)
+            let failing = differences.filter(\.fails)
+            print("\(original): \(failing.isEmpty ? "same" : "DIFFERENT") (\(now.status), grade \(now.grade ?? "null"))")
+            differences.forEach { print("  \($0)") }
+            failed = failed || !failing.isEmpty
+        }
+        if failed { throw ExitCode(1) }
+    }
+
+    /// The first result for each job id, until all came or the timeout passed.
+    static func collect(from listener: AMQPClient, jobIDs: Set<String>, timeout: Double) async -> [String: GradingResult] {
+        await withTaskGroup(of: [String: GradingResult]?.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: .seconds(timeout))
+                return nil
+            }
+            group.addTask {
+                var results: [String: GradingResult] = [:]
+                for await delivery in listener.deliveries {
+                    listener.ack(delivery)
+                    guard let result = try? GradingResult.parse(delivery.body), jobIDs.contains(result.jobID),
+                          results[result.jobID] == nil else { continue }
+                    results[result.jobID] = result
+                    if results.count == jobIDs.count { break }
+                }
+                return results
+            }
+            var results: [String: GradingResult] = [:]
+            while let finished = await group.next() {
+                if let finished {
+                    results = finished
+                    break
+                }
+                group.cancelAll()
+            }
+            group.cancelAll()
+            return results
+        }
+    }
+}
