@@ -90,5 +90,14 @@ let package = Package(
             name: "CoreTests",
             dependencies: ["Core", "CPNG"]
         ),
+        .testTarget(
+            name: "FleetTests",
+            dependencies: [
+                "Core",
+                "Fleet",
+                "Messaging",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ]
 )

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Sets a new machine up and runs the main job: the sample phones graded end to end.
+# Sets a new machine up and runs the main job: a local RabbitMQ, two workers, and the sample
+# phones submitted as jobs and graded end to end.
 #
 #   bash scripts/demo.sh
 #
-# Results go to run/results/ as gradeline.result/1 JSON, one file per phone.
+# Results go to run/results/ (one gradeline.result/1 JSON per phone), worker logs to run/logs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,15 +16,26 @@ echo "== the pipeline config"
 "$bin/gradeline-worker" check-config --pipeline config/pipeline.yaml
 
 echo
-echo "== grading the sample phones (samples/*.png), one job per phone with its front and back"
-mkdir -p run/results
-for front in samples/*-front.png; do
-    phone=$(basename "$front" -front.png)
-    "$bin/gradeline-worker" grade --job-id "$phone" \
-        --side "front=$front" --side "back=samples/$phone-back.png" --format pretty \
-        > "run/results/$phone.json" || true
-    "$bin/gradeline-worker" grade --job-id "$phone" \
-        --side "front=$front" --side "back=samples/$phone-back.png" --format summary || true
+echo "== a local RabbitMQ (run/rabbitmq-demo, port 5679)"
+bash scripts/rabbitmq.sh start demo 5679
+eval "$(bash scripts/rabbitmq.sh env demo 5679)"
+
+echo
+echo "== two workers (logs in run/logs/)"
+mkdir -p run/logs run/results
+workers=()
+for n in 1 2; do
+    GRADELINE_WORKER_ID="demo-worker-$n" "$bin/gradeline-worker" run --config config/worker.yaml \
+        > "run/logs/worker-$n.log" 2>&1 &
+    workers+=($!)
 done
+trap 'kill -TERM "${workers[@]}" 2>/dev/null; wait "${workers[@]}" 2>/dev/null' EXIT
+
+echo
+echo "== submitting samples/*.png, one job per phone, and waiting for the results"
+"$bin/gradeline-producer" submit samples/*.png --id-prefix "demo-$(date +%H%M%S)-" \
+    --wait --format summary --save run/results
+
 echo
 echo "Full results with their traces: run/results/*.json"
+echo "The broker keeps running for more jobs; stop it with: bash scripts/rabbitmq.sh stop demo 5679"

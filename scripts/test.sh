@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Sets a new machine up and runs every test: the Swift suites, then the contract tests.
+# Sets a new machine up and runs every test: the Swift suites (the fleet's against a private
+# RabbitMQ node started here), then the contract tests.
 #
 #   bash scripts/test.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh debug || exit 1
+
+# A private broker for the fleet tests, on its own port and folder; stopped on exit.
+bash scripts/rabbitmq.sh start test 5689 || exit 1
+trap 'bash scripts/rabbitmq.sh stop test 5689 >/dev/null 2>&1' EXIT
+eval "$(bash scripts/rabbitmq.sh env test 5689)"
+export GRADELINE_TEST_AMQP_URL="$GRADELINE_AMQP_URL"
 
 status=0
 echo "== swift test"

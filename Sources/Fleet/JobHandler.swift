@@ -49,7 +49,7 @@ public struct JobHandler: Sendable {
             request = try job.request()
         } catch {
             let failure = Failure(stage: "job", code: error.code.rawValue, message: error.description, retriable: false)
-            let jobID = (try? Job.parse(delivery.body, maxBytes: settings.maxMessageBytes).jobID) ?? fallbackID
+            let jobID = Self.lenientJobID(delivery.body, limit: settings.maxMessageBytes) ?? fallbackID
             let result = GradingResult(jobID: jobID, failure: failure, fingerprint: fingerprint, attempt: attempt,
                                        redelivered: redelivered, workerID: settings.workerID)
             return Plan(disposition: .deadLettered, result: result,
@@ -75,6 +75,15 @@ public struct JobHandler: Sendable {
             resultMessage(result),
             deadLetter(delivery, jobID: job.jobID, failure: failure, attempt: attempt, trace: graded.trace),
         ])
+    }
+
+    /// The `job_id` of a body that is JSON but not a valid job, so that its failed result still
+    /// names the job; nil when there is none.
+    static func lenientJobID(_ body: [UInt8], limit: Int) -> String? {
+        guard body.count <= limit,
+              let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+              let id = object["job_id"] as? String, !id.isEmpty else { return nil }
+        return id
     }
 
     /// The attempt number a delivery carries, from 1.

@@ -65,6 +65,9 @@ struct Submit: AsyncParsableCommand {
     @Option(name: .long, help: "With --wait: give up after this many seconds.")
     var timeout: Double = 120
 
+    @Option(name: .long, help: ArgumentHelp("With --wait: also write each result to DIR/<job_id>.json.", valueName: "dir"))
+    var save: String?
+
     @OptionGroup var broker: BrokerOptions
 
     func run() async throws {
@@ -107,7 +110,8 @@ struct Submit: AsyncParsableCommand {
         FileHandle.standardError.write(Data("submitted \(jobs.count) job(s) to \(url)\n".utf8))
         await publisher.shutdown()
         guard let listener else { return }
-        let missing = await ResultPrinter(format: format).collect(
+        if let save { try FileManager.default.createDirectory(atPath: save, withIntermediateDirectories: true) }
+        let missing = await ResultPrinter(format: format, saveDirectory: save).collect(
             from: listener, jobIDs: Set(jobs.map(\.jobID)), timeout: timeout)
         await listener.shutdown()
         if !missing.isEmpty {
@@ -124,6 +128,7 @@ enum ResultFormat: String, ExpressibleByArgument, CaseIterable {
 /// Prints results for a set of job ids as they arrive, once per job id.
 struct ResultPrinter {
     var format: ResultFormat
+    var saveDirectory: String?
 
     /// Prints until every job has a result or `timeout` passes; returns the job ids still waiting.
     func collect(from listener: AMQPClient, jobIDs: Set<String>, timeout: Double) async -> Set<String> {
@@ -140,6 +145,10 @@ struct ResultPrinter {
                     guard let result = try? GradingResult.parse(delivery.body),
                           remaining.remove(result.jobID) != nil else { continue }
                     FileHandle.standardOutput.write(Data((render(result) + "\n").utf8))
+                    if let saveDirectory {
+                        let path = "\(saveDirectory)/\(Capture.fileName(result.jobID))"
+                        try? Data(result.json(pretty: true).utf8).write(to: URL(fileURLWithPath: path))
+                    }
                     if remaining.isEmpty { break }
                 }
                 return remaining

@@ -79,7 +79,7 @@ struct JobTests {
     @Test("a job made from files round-trips through JSON")
     func fromFilesRoundTrip() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("gradeline-job-test.png").path
-        FileManager.default.createFile(atPath: path, contents: Data(Self.png))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(Self.png))
         let job = try Job.fromFiles([(.back, path), (.front, path)], jobID: "f", kioskID: "k")
         let encoded = try JSONEncoder().encode(job)
         let parsed = try Job.parse(Array(encoded))

@@ -1,0 +1,75 @@
+import Core
+import Fleet
+import Foundation
+import Messaging
+import Testing
+
+/// The worker's decisions, without a broker: what each delivery becomes.
+@Suite("JobHandler decides results, retries and dead letters")
+struct JobHandlerTests {
+    let handler: JobHandler
+
+    init() throws {
+        let pipeline = try PipelineConfig.parse(yaml: FleetHarness.testPipeline, file: "test.yaml")
+        var settings = WorkerConfiguration()
+        settings.workerID = "unit"
+        settings.retry.delaysMs = [100, 200]
+        settings.maxMessageBytes = 50_000
+        handler = JobHandler(pipeline: pipeline, fingerprint: Fingerprint(config: pipeline.sha256, workerVersion: "t"),
+                             settings: settings)
+    }
+
+    func delivery(_ job: Job, attempt: Int? = nil) throws -> Delivery {
+        var headers: [String: AMQPValue] = [:]
+        if let attempt { headers[Headers.attempt] = .int(Int64(attempt)) }
+        return Delivery(body: Array(try JSONEncoder().encode(job)),
+                        properties: MessageProperties(contentType: "application/json", messageID: job.jobID, headers: headers))
+    }
+
+    func job(_ fault: String? = nil) -> Job {
+        Job(jobID: "j1", kioskID: "k", submittedAt: "2026-11-28T08:00:00Z",
+            device: fault.map { ["inject_fault": .string($0)] },
+            images: [Job.Photo(side: .front, contentType: "image/png", data: Base64.encode(TestImages.png(seed: 1)))])
+    }
+
+    @Test("a graded job becomes one result on result.graded")
+    func graded() throws {
+        let plan = handler.handle(try delivery(job()))
+        #expect(plan.disposition == .answered)
+        #expect(plan.messages.map(\.routingKey) == ["result.graded"])
+        #expect(plan.messages[0].properties.correlationID == "j1")
+        #expect(plan.result?.workerID == "unit")
+    }
+
+    @Test("a passing failure goes to the retry queue of its rung with attempt + 1 and a jittered TTL")
+    func retry() throws {
+        let plan = handler.handle(try delivery(job("retriable"), attempt: 2))
+        #expect(plan.disposition == .retry(attempt: 3))
+        let message = try #require(plan.messages.first)
+        #expect(plan.messages.count == 1)
+        #expect(message.exchange == "")
+        #expect(message.routingKey == "grading.retry.200ms")
+        #expect(message.properties.headers[Headers.attempt] == .int(3))
+        #expect((160...200).contains(message.properties.expirationMs ?? 0))
+    }
+
+    @Test("the last attempt is dead-lettered with a failed result")
+    func lastAttempt() throws {
+        let plan = handler.handle(try delivery(job("retriable"), attempt: 3))
+        #expect(plan.disposition == .deadLettered)
+        #expect(Set(plan.messages.map(\.routingKey)) == ["result.failed", "dead.resource.exhausted"])
+        #expect(plan.result?.attempt == 3)
+    }
+
+    @Test("a body that is JSON but not a job still names its job_id; one that is not JSON uses message_id")
+    func badBodies() {
+        let invalid = Delivery(body: Array("{\"job_id\": \"named\", \"images\": 3}".utf8),
+                               properties: MessageProperties(messageID: "m1"))
+        #expect(handler.handle(invalid).result?.jobID == "named")
+        let garbage = Delivery(body: Array("garbage".utf8), properties: MessageProperties(messageID: "m2"))
+        let plan = handler.handle(garbage)
+        #expect(plan.result?.jobID == "m2")
+        #expect(plan.result?.error?.code == "job.not_json")
+        #expect(plan.disposition == .deadLettered)
+    }
+}

@@ -1,0 +1,292 @@
+import Core
+import Fleet
+import Foundation
+import Logging
+import Messaging
+import Synchronization
+import Testing
+
+/// The broker that `scripts/test.sh` starts. Tests that need it fail, never skip, without it.
+enum TestBroker {
+    static var url: String {
+        get throws {
+            guard let url = ProcessInfo.processInfo.environment["GRADELINE_TEST_AMQP_URL"] else {
+                throw HarnessError("GRADELINE_TEST_AMQP_URL is not set: these tests need the RabbitMQ node that "
+                    + "scripts/test.sh starts (or: eval \"$(bash scripts/rabbitmq.sh env test 5689)\" after "
+                    + "bash scripts/rabbitmq.sh start test 5689, then export GRADELINE_TEST_AMQP_URL=$GRADELINE_AMQP_URL)")
+            }
+            return url
+        }
+    }
+
+    /// Stops and starts the broker application, dropping every connection; queues survive.
+    static func restart() throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let ctl = environment["GRADELINE_RABBITMQCTL"], let node = environment["GRADELINE_RABBITMQ_NODE"],
+              let home = environment["GRADELINE_RABBITMQ_HOME"] else {
+            throw HarnessError("GRADELINE_RABBITMQCTL, GRADELINE_RABBITMQ_NODE and GRADELINE_RABBITMQ_HOME are needed to restart the broker")
+        }
+        for command in ["stop_app", "start_app"] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ctl)
+            process.arguments = ["-n", node, command]
+            process.environment = environment.merging(["HOME": home]) { $1 }
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw HarnessError("rabbitmqctl \(command) failed") }
+        }
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A private fleet on the test broker: its own queue names, worker processes, a publisher,
+/// and durable taps on the results and the dead-letter queue.
+final class FleetHarness: Sendable {
+    let id: String
+    let directory: URL
+    let settings: WorkerConfiguration
+    let settingsFile: URL
+    let pipelineFile: URL
+    let publisher: AMQPClient
+    let resultTap: AMQPClient
+    let deadTap: AMQPClient
+    private let results = Mutex<[GradingResult]>([])
+    private let deadLetters = Mutex<[Delivery]>([])
+    private let workers = Mutex<[String: Process]>([:])
+    private let consumers = Mutex<[Task<Void, Never>]>([])
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func binary(_ name: String) -> String {
+        let folder = ProcessInfo.processInfo.environment["GRADELINE_BIN"] ?? ".build/debug"
+        return repository.appendingPathComponent(folder).appendingPathComponent(name).path
+    }
+
+    /// The pipeline the fleet tests run: small, with a fault-injection step.
+    static let testPipeline = """
+        main: [decode, preprocess]
+        pipelines:
+          decode:
+            - decode_image
+            - inject_fault
+          preprocess:
+            - resize: {width: 32, height: 64}
+            - to_tensor
+            - normalize: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}
+        """
+
+    init(pipeline: String = FleetHarness.testPipeline, concurrency: Int = 1, retryDelaysMs: [Int] = [200, 400],
+         deliveryLimit: Int = 5, maxMessageBytes: Int = 8 << 20, shutdownDeadlineSeconds: Double = 20) async throws {
+        let url = try TestBroker.url
+        guard FileManager.default.isExecutableFile(atPath: Self.binary("gradeline-worker")) else {
+            throw HarnessError("\(Self.binary("gradeline-worker")) is missing: run swift build first")
+        }
+        id = "t\(UUID().uuidString.prefix(8).lowercased())"
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gradeline-\(id)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var settings = WorkerConfiguration()
+        settings.amqpURL = url
+        settings.concurrency = concurrency
+        settings.retry.delaysMs = retryDelaysMs
+        settings.maxMessageBytes = maxMessageBytes
+        settings.shutdownDeadlineSeconds = shutdownDeadlineSeconds
+        for keyPath in [\Topology.jobsExchange, \.jobsQueue, \.resultsExchange, \.deadExchange, \.deadQueue, \.retryQueuePrefix] {
+            settings.topology[keyPath: keyPath] = "\(id).\(settings.topology[keyPath: keyPath])"
+        }
+        settings.topology.deliveryLimit = deliveryLimit
+        self.settings = settings
+        pipelineFile = directory.appendingPathComponent("pipeline.yaml")
+        try pipeline.write(to: pipelineFile, atomically: true, encoding: .utf8)
+        settingsFile = directory.appendingPathComponent("worker.yaml")
+        let topology = settings.topology
+        try """
+            amqp: {url: "\(url)"}
+            worker: {concurrency: \(concurrency), pipeline: "\(pipelineFile.path)", shutdown_deadline_seconds: \(shutdownDeadlineSeconds), max_message_bytes: \(maxMessageBytes)}
+            retry: {delays_ms: \(retryDelaysMs), jitter: 0.2}
+            topology: {jobs_exchange: \(topology.jobsExchange), jobs_queue: \(topology.jobsQueue), results_exchange: \(topology.resultsExchange), dead_exchange: \(topology.deadExchange), dead_queue: \(topology.deadQueue), retry_queue_prefix: \(topology.retryQueuePrefix), delivery_limit: \(deliveryLimit)}
+            """.write(to: settingsFile, atomically: true, encoding: .utf8)
+
+        let amqpURL = try AMQPURL(url)
+        var logger = Logger(label: "fleet-test")
+        logger.logLevel = .critical
+        publisher = FleetClients.publisher(url: amqpURL, name: "\(id)/publish", settings: settings, logger: logger)
+        // Durable taps, so that what is published while the broker restarts is not lost.
+        var tapConfiguration = AMQPClient.Configuration(url: amqpURL, name: "\(id)/results")
+        tapConfiguration.confirms = false
+        let delays = retryDelaysMs
+        let resultsQueue = "\(id).results-tap"
+        resultTap = AMQPClient(configuration: tapConfiguration, logger: logger) { session throws(AMQPError) in
+            try topology.declare(on: session, retryDelaysMs: delays)
+            try session.declareQueue(resultsQueue)
+            try session.bind(queue: resultsQueue, exchange: topology.resultsExchange, routingKey: "result.*")
+            try session.consume(queue: resultsQueue, prefetch: 100)
+        }
+        tapConfiguration.name = "\(id)/dead"
+        deadTap = AMQPClient(configuration: tapConfiguration, logger: logger) { session throws(AMQPError) in
+            try topology.declare(on: session, retryDelaysMs: delays)
+            try session.consume(queue: topology.deadQueue, prefetch: 100)
+        }
+        try await publisher.waitUntilConnected(timeout: .seconds(20))
+        try await resultTap.waitUntilConnected(timeout: .seconds(20))
+        try await deadTap.waitUntilConnected(timeout: .seconds(20))
+        let resultTask = Task { [self] in
+            for await delivery in resultTap.deliveries {
+                resultTap.ack(delivery)
+                if let result = try? GradingResult.parse(delivery.body) { results.withLock { $0.append(result) } }
+            }
+        }
+        let deadTask = Task { [self] in
+            for await delivery in deadTap.deliveries {
+                deadTap.ack(delivery)
+                deadLetters.withLock { $0.append(delivery) }
+            }
+        }
+        consumers.withLock { $0 = [resultTask, deadTask] }
+    }
+
+    /// Runs `body` with a new harness and always stops its workers and clients afterwards.
+    static func with(pipeline: String = FleetHarness.testPipeline, concurrency: Int = 1, retryDelaysMs: [Int] = [200, 400],
+                     deliveryLimit: Int = 5, maxMessageBytes: Int = 8 << 20,
+                     _ body: (FleetHarness) async throws -> Void) async throws {
+        let harness = try await FleetHarness(pipeline: pipeline, concurrency: concurrency, retryDelaysMs: retryDelaysMs,
+                                             deliveryLimit: deliveryLimit, maxMessageBytes: maxMessageBytes)
+        do {
+            try await body(harness)
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
+    // MARK: Workers
+
+    /// Starts `gradeline-worker run` as a separate process named `name`.
+    @discardableResult
+    func startWorker(_ name: String, concurrency: Int? = nil, pipeline: String? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary("gradeline-worker"))
+        var arguments = ["run", "--config", settingsFile.path]
+        if let concurrency { arguments += ["--concurrency", "\(concurrency)"] }
+        if let pipeline { arguments += ["--pipeline", pipeline] }
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["GRADELINE_WORKER_ID"] = name
+        environment["GRADELINE_LOG_LEVEL"] = "info"
+        environment.removeValue(forKey: "GRADELINE_AMQP_URL")
+        process.environment = environment
+        process.currentDirectoryURL = Self.repository
+        let log = directory.appendingPathComponent("\(name).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        workers.withLock { $0[name] = process }
+        return process
+    }
+
+    func worker(_ name: String) -> Process? { workers.withLock { $0[name] } }
+
+    /// The worker's log, for failure messages.
+    func log(_ name: String) -> String {
+        (try? String(contentsOf: directory.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
+    }
+
+    /// Waits until the worker's log contains `text`.
+    func waitForLog(_ name: String, containing text: String, timeout: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !log(name).contains(text) {
+            guard ContinuousClock.now < deadline else {
+                throw HarnessError("worker \(name) never logged '\(text)'; its log:\n\(log(name).suffix(2000))")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Stops every worker still running (SIGKILL) and the clients.
+    func stop() async {
+        for process in workers.withLock({ Array($0.values) }) where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        await publisher.shutdown(deadline: .seconds(1))
+        await resultTap.shutdown(deadline: .seconds(1))
+        await deadTap.shutdown(deadline: .seconds(1))
+        consumers.withLock { $0.forEach { $0.cancel() } }
+    }
+
+    // MARK: Jobs and results
+
+    /// A job of small generated photos; `fault` goes to device.inject_fault.
+    func job(_ name: String, fault: String? = nil, sides: [Side] = [.front, .back]) -> Job {
+        let photo = TestImages.png(seed: name.utf8.reduce(UInt64(7)) { $0 &* 31 &+ UInt64($1) })
+        return Job(jobID: "\(id)-\(name)", kioskID: "kiosk-test", submittedAt: "2026-11-28T08:00:00Z",
+                   device: fault.map { ["inject_fault": .string($0)] },
+                   images: sides.map { Job.Photo(side: $0, contentType: "image/png", data: Base64.encode(photo)) })
+    }
+
+    func submit(_ jobs: [Job]) async throws {
+        for job in jobs {
+            let outcome = try await publisher.publish(try FleetClients.jobMessage(job, topology: settings.topology))
+            #expect(outcome == .confirmed)
+        }
+    }
+
+    /// Publishes a raw body to the jobs exchange, as a broken kiosk might.
+    func submitRaw(_ body: [UInt8], messageID: String) async throws {
+        _ = try await publisher.publish(OutgoingMessage(
+            exchange: settings.topology.jobsExchange, routingKey: "job.broken", body: body,
+            properties: MessageProperties(contentType: "application/json", messageID: messageID)))
+    }
+
+    var allResults: [GradingResult] { results.withLock { $0 } }
+    var allDeadLetters: [Delivery] { deadLetters.withLock { $0 } }
+
+    /// Waits until every job id has at least one result; returns the first result of each.
+    func results(for jobIDs: [String], timeout: Duration = .seconds(60)) async throws -> [String: GradingResult] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            var first: [String: GradingResult] = [:]
+            for result in allResults where first[result.jobID] == nil { first[result.jobID] = result }
+            let missing = jobIDs.filter { first[$0] == nil }
+            if missing.isEmpty { return first }
+            guard ContinuousClock.now < deadline else {
+                let logs = workers.withLock { Array($0.keys) }.sorted().map { "--- \($0):\n\(log($0).suffix(1500))" }
+                throw HarnessError("no result for \(missing) within \(timeout)\n\(logs.joined(separator: "\n"))")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Waits until `count` dead letters arrived.
+    func deadLetters(count: Int, timeout: Duration = .seconds(30)) async throws -> [Delivery] {
+        let deadline = ContinuousClock.now + timeout
+        while allDeadLetters.count < count {
+            guard ContinuousClock.now < deadline else {
+                throw HarnessError("\(allDeadLetters.count) dead letters within \(timeout), expected \(count)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return allDeadLetters
+    }
+}
+
+/// Small deterministic PNGs, so that fleet tests spend their time in the fleet.
+enum TestImages {
+    static func png(seed: UInt64, width: Int = 48, height: Int = 96) -> [UInt8] {
+        var state = seed &+ 1
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        for index in pixels.indices {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            pixels[index] = UInt8(truncatingIfNeeded: state >> 56) / 2 + UInt8(index % 97)
+        }
+        return try! PNG.encode(Image(width: width, height: height, format: .rgb8, pixels: pixels))
+    }
+}
