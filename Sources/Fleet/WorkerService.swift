@@ -42,7 +42,8 @@ public final class WorkerService: ServiceLifecycle.Service {
         // Separate connections: when the broker blocks publishers, acks still flow.
         let consumer = AMQPClient(configuration: consumerConfiguration, logger: logger) { session throws(AMQPError) in
             try topology.declare(on: session, retryDelaysMs: retryDelays)
-            try session.consume(queue: topology.jobsQueue, prefetch: concurrency)
+            // Twice the concurrency, so that the next job is already here when a slot frees.
+            try session.consume(queue: topology.jobsQueue, prefetch: 2 * concurrency)
         }
         let publisher = AMQPClient(configuration: publisherConfiguration, logger: logger) { session throws(AMQPError) in
             try topology.declare(on: session, retryDelaysMs: retryDelays)
@@ -52,50 +53,52 @@ public final class WorkerService: ServiceLifecycle.Service {
             "config.sha256": "\(handler.fingerprint.config)",
         ])
 
-        await withTaskGroup(of: Bool.self) { group in
-            var running = 0
+        // Slots bound the pipelines running at once. A job gives its slot back as soon as its
+        // pipeline ends, so that the next job computes while this one waits for its confirm.
+        let slots = Slots(concurrency)
+        await withDiscardingTaskGroup { group in
             for await delivery in consumer.deliveries.cancelOnGracefulShutdown() {
-                if running >= concurrency, await group.next() != nil { running -= 1 }
-                group.addTask { await self.process(delivery, consumer: consumer, publisher: publisher) }
-                running += 1
+                await slots.acquire()
+                // A slot may free up after shutdown began; the delivery then goes back unacked.
+                if Task.isShuttingDownGracefully {
+                    slots.release()
+                    break
+                }
+                group.addTask { await self.process(delivery, slots: slots, consumer: consumer, publisher: publisher) }
             }
             logger.info("stopping: no new jobs; finishing those in flight",
                         metadata: ["in_flight": "\(inFlight.withLock { $0 })", "deadline_s": "\(settings.shutdownDeadlineSeconds)"])
             await consumer.cancelConsumers()
-            let deadline = settings.shutdownDeadlineSeconds
-            group.addTask {
-                try? await Task.sleep(for: .seconds(deadline))
-                return false
-            }
-            while running > 0, let finished = await group.next() {
-                if finished {
-                    running -= 1
-                } else {
+            let deadline = ContinuousClock.now + .seconds(settings.shutdownDeadlineSeconds)
+            while inFlight.withLock({ $0 }) > 0 {
+                guard ContinuousClock.now < deadline else {
                     logger.warning("shutdown deadline passed; unfinished jobs go back to the queue",
                                    metadata: ["unfinished": "\(inFlight.withLock { $0 })"])
+                    group.cancelAll()
                     break
                 }
+                try? await Task.sleep(for: .milliseconds(20))
             }
-            group.cancelAll()
         }
         await publisher.shutdown()
         await consumer.shutdown()
         logger.info("worker stopped")
     }
 
-    /// Handles one delivery; returns true when done (acked, or left for redelivery).
-    func process(_ delivery: Delivery, consumer: AMQPClient, publisher: AMQPClient) async -> Bool {
+    /// Handles one delivery: runs the pipeline in a slot, publishes, then acks after the confirms.
+    func process(_ delivery: Delivery, slots: Slots, consumer: AMQPClient, publisher: AMQPClient) async {
         inFlight.withLock { $0 += 1 }
         defer { inFlight.withLock { $0 -= 1 } }
         let plan = await withCheckedContinuation { continuation in
             pipelineQueue.async { continuation.resume(returning: self.handler.handle(delivery)) }
         }
+        slots.release()
         var logger = self.logger
         logger[metadataKey: LogKey.jobID] = "\(plan.result?.jobID ?? delivery.properties.messageID ?? "?")"
         logger[metadataKey: LogKey.attempt] = "\(JobHandler.attempt(of: delivery))"
         if Task.isCancelled {
             logger.notice("job finished after the shutdown deadline; it is left for redelivery")
-            return true
+            return
         }
         do {
             try await withThrowingTaskGroup(of: (OutgoingMessage, PublishOutcome).self) { group in
@@ -114,7 +117,7 @@ public final class WorkerService: ServiceLifecycle.Service {
             logger.error("could not publish the outcome; the job goes back to the queue",
                          metadata: [LogKey.error: "\(error)"])
             consumer.nack(delivery, requeue: true)
-            return true
+            return
         }
         consumer.ack(delivery)
         switch plan.disposition {
@@ -128,6 +131,37 @@ public final class WorkerService: ServiceLifecycle.Service {
                 LogKey.stage: "\(plan.result?.error?.stage ?? "?")", LogKey.error: "\(plan.result?.error?.message ?? "?")",
             ])
         }
-        return true
+    }
+}
+
+/// A counting semaphore for pipeline slots.
+final class Slots: Sendable {
+    private let state: Mutex<(free: Int, waiters: [CheckedContinuation<Void, Never>])>
+
+    init(_ count: Int) { state = Mutex((count, [])) }
+
+    func acquire() async {
+        await withCheckedContinuation { continuation in
+            let granted = state.withLock { state -> Bool in
+                if state.free > 0 {
+                    state.free -= 1
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if granted { continuation.resume() }
+        }
+    }
+
+    func release() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.free += 1
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        waiter?.resume()
     }
 }

@@ -8,5 +8,5 @@ struct GradelineProducer: AsyncParsableCommand {
         commandName: "gradeline-producer",
         abstract: "Makes, submits, captures and replays grading jobs (gradeline.job/1).",
         version: Gradeline.version,
-        subcommands: [Submit.self, CaptureCommand.self, Replay.self, MakeJob.self])
+        subcommands: [Submit.self, CaptureCommand.self, Replay.self, Bench.self, MakeJob.self])
 }
