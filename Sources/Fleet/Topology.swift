@@ -33,27 +33,48 @@ public struct Topology: Sendable, Hashable {
         "job." + kioskID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
     }
 
-    /// Declares everything; safe to repeat, and it fails clearly when the broker has a queue
-    /// of the same name with other arguments.
-    public func declare(on session: AMQPSession, retryDelaysMs: [Int]) throws(AMQPError) {
-        try session.declareExchange(jobsExchange, type: "topic")
-        try session.declareExchange(resultsExchange, type: "topic")
-        try session.declareExchange(deadExchange, type: "topic")
-        try session.declareQueue(jobsQueue, arguments: [
-            "x-queue-type": .string("quorum"),
-            "x-delivery-limit": .int(Int64(deliveryLimit)),
-            "x-dead-letter-exchange": .string(deadExchange),
-            "x-dead-letter-routing-key": .string("dead.delivery_limit"),
-        ])
-        try session.bind(queue: jobsQueue, exchange: jobsExchange, routingKey: jobsBinding)
-        try session.declareQueue(deadQueue)
-        try session.bind(queue: deadQueue, exchange: deadExchange, routingKey: "#")
+    /// One thing the fleet needs on the broker.
+    public enum Declaration: Sendable, Hashable {
+        case exchange(name: String, type: String)
+        case queue(name: String, arguments: [String: AMQPValue])
+        case binding(queue: String, exchange: String, routingKey: String)
+    }
+
+    /// Everything to declare, in order: exchanges, then queues, then bindings.
+    public func declarations(retryDelaysMs: [Int]) -> [Declaration] {
+        var all: [Declaration] = [
+            .exchange(name: jobsExchange, type: "topic"),
+            .exchange(name: resultsExchange, type: "topic"),
+            .exchange(name: deadExchange, type: "topic"),
+            .queue(name: jobsQueue, arguments: [
+                "x-queue-type": .string("quorum"),
+                "x-delivery-limit": .int(Int64(deliveryLimit)),
+                "x-dead-letter-exchange": .string(deadExchange),
+                "x-dead-letter-routing-key": .string("dead.delivery_limit"),
+            ]),
+            .queue(name: deadQueue, arguments: [:]),
+        ]
         for delay in retryDelaysMs {
-            try session.declareQueue(retryQueue(delayMs: delay), arguments: [
+            all.append(.queue(name: retryQueue(delayMs: delay), arguments: [
                 "x-message-ttl": .int(Int64(delay)),
                 "x-dead-letter-exchange": .string(""),
                 "x-dead-letter-routing-key": .string(jobsQueue),
-            ])
+            ]))
+        }
+        all.append(.binding(queue: jobsQueue, exchange: jobsExchange, routingKey: jobsBinding))
+        all.append(.binding(queue: deadQueue, exchange: deadExchange, routingKey: "#"))
+        return all
+    }
+
+    /// Declares everything; safe to repeat, and it fails clearly when the broker has a queue
+    /// of the same name with other arguments.
+    public func declare(on session: AMQPSession, retryDelaysMs: [Int]) throws(AMQPError) {
+        for declaration in declarations(retryDelaysMs: retryDelaysMs) {
+            switch declaration {
+            case .exchange(let name, let type): try session.declareExchange(name, type: type)
+            case .queue(let name, let arguments): try session.declareQueue(name, arguments: arguments)
+            case .binding(let queue, let exchange, let key): try session.bind(queue: queue, exchange: exchange, routingKey: key)
+            }
         }
     }
 }
