@@ -47,7 +47,12 @@ CONF
         echo "rabbitmq.sh: $node is already running on port $port"
         return
     fi
-    "$server/rabbitmq-server" > "$base/log/server.out" 2>&1 &
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "rabbitmq.sh: port $port is taken by another process (another broker node?); stop it or pick another port" >&2
+        exit 1
+    fi
+    # Started from its own folder, so that a crash dump lands there and not in the checkout.
+    (cd "$base" && exec "$server/rabbitmq-server" > "$base/log/server.out" 2>&1) &
     if ! timeout 90 "$server/rabbitmqctl" -n "$node" wait "$RABBITMQ_PID_FILE" >/dev/null 2>&1; then
         echo "rabbitmq.sh: $node did not start; see $base/log/" >&2
         tail -20 "$base/log/server.out" >&2 || true

@@ -1,0 +1,74 @@
+"""The serving pipeline's preprocessing, in numpy, so that training sees what the worker sees.
+
+Each function mirrors a Swift function in Sources/Core/Processor/ and follows the same pixel
+conventions (see README.md, "Conventions that serving and training must share").
+"""
+import numpy as np
+
+
+def _linear_taps(source: int, target: int):
+    scale = source / target
+    position = np.clip((np.arange(target) + 0.5) * scale - 0.5, 0, source - 1)
+    low = np.floor(position).astype(np.int64)
+    high = np.minimum(low + 1, source - 1)
+    return low, high, (position - low).astype(np.float32)
+
+
+def resize_bilinear(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`resize` with filter bilinear: half-pixel centres, clamped, rounded half up."""
+    x0, x1, fx = _linear_taps(image.shape[1], width)
+    y0, y1, fy = _linear_taps(image.shape[0], height)
+    src = image.astype(np.float32)
+    if src.ndim == 2:
+        src = src[..., None]
+    fx, fy = fx[None, :, None], fy[:, None, None]
+    top = src[y0][:, x0] * (1 - fx) + src[y0][:, x1] * fx
+    bottom = src[y1][:, x0] * (1 - fx) + src[y1][:, x1] * fx
+    out = np.clip(np.floor(top * (1 - fy) + bottom * fy + 0.5), 0, 255).astype(np.uint8)
+    return out[..., 0] if image.ndim == 2 else out
+
+
+def nearest_indices(source: int, target: int) -> np.ndarray:
+    return np.minimum(np.floor((np.arange(target) + 0.5) * source / target).astype(np.int64), source - 1)
+
+
+def resize_nearest(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`resize` with filter nearest: the source pixel under each output pixel's centre."""
+    return image[nearest_indices(image.shape[0], height)][:, nearest_indices(image.shape[1], width)]
+
+
+def _area_weights(source: int, target: int) -> np.ndarray:
+    """target x source matrix: each output pixel averages the source span it covers."""
+    scale = source / target
+    weights = np.zeros((target, source), np.float64)
+    for out in range(target):
+        start, end = out * scale, (out + 1) * scale
+        first, last = int(np.floor(start)), min(int(np.ceil(end)), source)
+        for index in range(first, last):
+            weights[out, index] = min(end, index + 1) - max(start, index)
+        weights[out] /= weights[out].sum()
+    return weights
+
+
+def resize_area(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`resize` with filter area: each output pixel is the mean of the source area it covers,
+    weighted by overlap (horizontal pass, then vertical, in float64), rounded half up."""
+    src = image.astype(np.float64)
+    if src.ndim == 2:
+        src = src[..., None]
+    wx, wy = _area_weights(image.shape[1], width), _area_weights(image.shape[0], height)
+    horizontal = np.einsum("ws,hsc->hwc", wx, src)
+    out = np.einsum("hs,swc->hwc", wy, horizontal)
+    out = np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
+    return out[..., 0] if image.ndim == 2 else out
+
+
+MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def to_model_input(rgb: np.ndarray) -> np.ndarray:
+    """`to_tensor` (x / 255) then `normalize`: HxWx3 uint8 -> 3xHxW float32."""
+    x = rgb.astype(np.float32) * np.float32(1 / 255)
+    x = (x - MEAN) / STD
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
