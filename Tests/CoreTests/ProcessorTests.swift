@@ -39,6 +39,18 @@ struct ProcessorTests {
         #expect(Resize.resize(row([7, 9]), width: 5, height: 1, filter: .nearest).pixels == [7, 7, 9, 9, 9])
     }
 
+    @Test("area averages the span each output pixel covers, weighted by overlap")
+    func area() {
+        let source = row((0..<12).map { UInt8($0 * 10) })
+        // 12 -> 4: each output averages three whole pixels, (0 + 10 + 20) / 3 = 10, ...
+        #expect(Resize.resize(source, width: 4, height: 1, filter: .area).pixels == [10, 40, 70, 100])
+        // 12 -> 5: spans of 2.4; the first is (0 + 10 + 0.4 x 20) / 2.4 = 7.5 -> 8 (half up).
+        #expect(Resize.resize(source, width: 5, height: 1, filter: .area).pixels == [8, 31, 55, 79, 103])
+        // Both axes: a 2x2 average.
+        let square = Image(width: 2, height: 2, format: .gray8, pixels: [10, 20, 30, 41])
+        #expect(Resize.resize(square, width: 1, height: 1, filter: .area).pixels == [25])
+    }
+
     @Test("resize keeps RGB channels apart")
     func resizeRGB() {
         let image = Image(width: 2, height: 1, format: .rgb8, pixels: [0, 100, 200, 100, 200, 0])

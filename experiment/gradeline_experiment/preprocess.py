@@ -37,28 +37,37 @@ def resize_nearest(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return image[nearest_indices(image.shape[0], height)][:, nearest_indices(image.shape[1], width)]
 
 
-def _area_weights(source: int, target: int) -> np.ndarray:
-    """target x source matrix: each output pixel averages the source span it covers."""
+def area_taps(source: int, target: int):
+    """For each output index: the source indices it covers and their weights (overlap / span).
+
+    Returns (indices, weights), each target x taps, padded with weight 0. Sources are in
+    increasing order, the order in which Swift's `resize` with filter area adds them up.
+    """
     scale = source / target
-    weights = np.zeros((target, source), np.float64)
-    for out in range(target):
-        start, end = out * scale, (out + 1) * scale
-        first, last = int(np.floor(start)), min(int(np.ceil(end)), source)
-        for index in range(first, last):
-            weights[out, index] = min(end, index + 1) - max(start, index)
-        weights[out] /= weights[out].sum()
-    return weights
+    taps = int(np.ceil(scale)) + 1
+    start = np.arange(target) * scale
+    end = start + scale
+    first = np.floor(start).astype(np.int64)
+    indices = first[:, None] + np.arange(taps)[None, :]
+    overlap = np.minimum(end[:, None], indices + 1) - np.maximum(start[:, None], indices)
+    weights = np.where((overlap > 0) & (indices < source), overlap, 0) / scale
+    return np.minimum(indices, source - 1), weights
 
 
 def resize_area(image: np.ndarray, width: int, height: int) -> np.ndarray:
     """`resize` with filter area: each output pixel is the mean of the source area it covers,
-    weighted by overlap (horizontal pass, then vertical, in float64), rounded half up."""
+    weighted by overlap; a horizontal pass, then a vertical one, in float64; rounded half up."""
     src = image.astype(np.float64)
     if src.ndim == 2:
         src = src[..., None]
-    wx, wy = _area_weights(image.shape[1], width), _area_weights(image.shape[0], height)
-    horizontal = np.einsum("ws,hsc->hwc", wx, src)
-    out = np.einsum("hs,swc->hwc", wy, horizontal)
+    xi, xw = area_taps(image.shape[1], width)
+    yi, yw = area_taps(image.shape[0], height)
+    horizontal = np.zeros((src.shape[0], width, src.shape[2]))
+    for k in range(xi.shape[1]):
+        horizontal += src[:, xi[:, k], :] * xw[None, :, k, None]
+    out = np.zeros((height, width, src.shape[2]))
+    for k in range(yi.shape[1]):
+        out += horizontal[yi[:, k], :, :] * yw[:, k, None, None]
     out = np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
     return out[..., 0] if image.ndim == 2 else out
 

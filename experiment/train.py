@@ -1,0 +1,147 @@
+"""Trains the damage segmentation network on CPU and exports it to ONNX with its model card.
+
+    /usr/bin/python3 experiment/make_dataset.py          # once: renders experiment/data/
+    /usr/bin/python3 experiment/train.py [--minutes 22]  # trains, evaluates, exports
+
+Debian's system Python is the one that sees Debian's python3-torch and python3-onnx. Training
+uses random 256x128 crops (half of them centred on damage) of the 512x256 preprocessed photos,
+cross-entropy with class weights, Adam and a cosine learning-rate decay, for a fixed time
+budget. It then measures per-class IoU and Dice on the held-out set at full size and writes:
+
+- models/damage-seg.onnx (opset 13, input "image" N x 3 x 512 x 256, output "logits" N x 6 x 512 x 256);
+- models/damage-seg.metrics.json and models/MODEL_CARD.md.
+"""
+import argparse
+import hashlib
+import json
+import pathlib
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from gradeline_experiment import preprocess, synth  # noqa: E402
+from gradeline_experiment.model import DamageUNet  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def batches(images, labels, rng, batch, crop):
+    """Random crops, half of them centred on a damage pixel, with random horizontal flips."""
+    ch, cw = crop
+    n, h, w = labels.shape
+    damage_pixels = [np.argwhere(labels[i] >= synth.CRACK) for i in range(n)]
+    while True:
+        xs, ys = [], []
+        for _ in range(batch):
+            i = int(rng.integers(n))
+            if rng.random() < 0.5 and len(damage_pixels[i]):
+                cy, cx = damage_pixels[i][rng.integers(len(damage_pixels[i]))]
+                top = int(np.clip(cy - ch // 2 + rng.integers(-ch // 4, ch // 4 + 1), 0, h - ch))
+                left = int(np.clip(cx - cw // 2 + rng.integers(-cw // 4, cw // 4 + 1), 0, w - cw))
+            else:
+                top, left = int(rng.integers(h - ch + 1)), int(rng.integers(w - cw + 1))
+            image = images[i, top:top + ch, left:left + cw]
+            label = labels[i, top:top + ch, left:left + cw]
+            if rng.random() < 0.5:
+                image, label = image[:, ::-1], label[:, ::-1]
+            xs.append(preprocess.to_model_input(image))
+            ys.append(label.astype(np.int64))
+        yield torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
+
+
+def evaluate(model, images, labels, batch=8):
+    """Per-class IoU and Dice over the whole set, from the argmax of the logits."""
+    classes = len(synth.CLASSES)
+    intersection, predicted, actual = np.zeros(classes), np.zeros(classes), np.zeros(classes)
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(images), batch):
+            x = torch.from_numpy(np.stack([preprocess.to_model_input(im) for im in images[start:start + batch]]))
+            prediction = model(x).argmax(1).numpy()
+            truth = labels[start:start + batch]
+            for c in range(classes):
+                p, t = prediction == c, truth == c
+                intersection[c] += np.logical_and(p, t).sum()
+                predicted[c] += p.sum()
+                actual[c] += t.sum()
+    iou = intersection / np.maximum(predicted + actual - intersection, 1)
+    dice = 2 * intersection / np.maximum(predicted + actual, 1)
+    return {c: {"iou": round(float(iou[k]), 4), "dice": round(float(dice[k]), 4), "pixels": int(actual[k])}
+            for k, c in enumerate(synth.CLASSES)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=22)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    data = ROOT / "experiment" / "data"
+    train, val = np.load(data / "train.npz"), np.load(data / "val.npz")
+    train_images, train_labels = train["images"], train["labels"]
+    val_images, val_labels = val["images"], val["labels"]
+
+    frequencies = np.bincount(train_labels.ravel(), minlength=len(synth.CLASSES)) / train_labels.size
+    weights = np.clip((frequencies.max() / np.maximum(frequencies, 1e-6)) ** 0.5, 1, 30)
+    print("class weights:", dict(zip(synth.CLASSES, np.round(weights, 2))))
+    model = DamageUNet()
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
+    budget = args.minutes * 60
+    start, step = time.time(), 0
+    stream = batches(train_images, train_labels, rng, args.batch, (256, 128))
+    model.train()
+    while time.time() - start < budget:
+        progress = (time.time() - start) / budget
+        for group in optimizer.param_groups:
+            group["lr"] = args.lr * 0.5 * (1 + np.cos(np.pi * progress))
+        x, y = next(stream)
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        step += 1
+        if step % 25 == 0:
+            print(f"step {step} loss {loss.item():.4f} lr {optimizer.param_groups[0]['lr']:.5f} "
+                  f"elapsed {time.time() - start:.0f}s", flush=True)
+
+    metrics = evaluate(model, val_images, val_labels)
+    print(json.dumps(metrics, indent=1))
+    models = ROOT / "models"
+    models.mkdir(exist_ok=True)
+    onnx_path = models / "damage-seg.onnx"
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, 3, 512, 256), onnx_path, opset_version=13,
+                      input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, do_constant_folding=True)
+    digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    summary = {
+        "model": "damage-seg", "file": "damage-seg.onnx", "sha256": digest, "classes": synth.CLASSES,
+        "input": {"name": "image", "shape": ["batch", 3, 512, 256], "layout": "NCHW RGB",
+                  "preprocess": "resize area to 256x512, x / 255, normalize mean [0.485, 0.456, 0.406] std [0.229, 0.224, 0.225]"},
+        "output": {"name": "logits", "shape": ["batch", len(synth.CLASSES), 512, 256]},
+        "training": {"seed": args.seed, "steps": step, "minutes": round((time.time() - start) / 60, 1),
+                     "batch": args.batch, "crop": [256, 128], "lr": args.lr, "threads": args.threads,
+                     "train_photos": int(len(train_images)), "val_photos": int(len(val_images)),
+                     "class_weights": [round(float(w), 3) for w in weights],
+                     "torch": torch.__version__,
+                     "commands": ["/usr/bin/python3 experiment/make_dataset.py --train %d --val %d --seed %d"
+                                  % (len(train_images), len(val_images), args.seed),
+                                  "/usr/bin/python3 experiment/train.py --minutes %g --seed %d" % (args.minutes, args.seed)]},
+        "held_out_metrics": metrics,
+    }
+    (models / "damage-seg.metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"wrote {onnx_path} ({onnx_path.stat().st_size} bytes, sha256 {digest})")
+
+
+if __name__ == "__main__":
+    main()
