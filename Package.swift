@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // libpng behind a small shim that owns every setjmp (libpng reports errors by longjmp).
@@ -37,9 +38,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // OpenBLAS's CBLAS, for the convolutions.
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas"),
+        // Reads ONNX models and runs them; knows nothing of pipelines.
+        .target(
+            name: "Inference",
+            dependencies: [
+                "COpenBLAS",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Proto/onnx_subset.proto", "Proto/generate.sh"]
+        ),
         .target(
             name: "Core",
             dependencies: [
+                "Inference",
                 "CPNG",
                 "CCrypto",
                 .product(name: "Yams", package: "Yams"),
@@ -61,6 +74,7 @@ let package = Package(
             name: "Worker",
             dependencies: [
                 "Core",
+                "Inference",
                 "Fleet",
                 "Messaging",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,0 +1,191 @@
+import Foundation
+import SwiftProtobuf
+
+/// A tensor known when the model loads: an initializer or a Constant node's value.
+enum ConstantValue {
+    case float(NDArray)
+    case int(shape: [Int], values: [Int64])
+
+    var shape: [Int] {
+        switch self {
+        case .float(let array): array.shape
+        case .int(let shape, _): shape
+        }
+    }
+
+    /// The values as floats (integers converted).
+    var floats: [Float] {
+        switch self {
+        case .float(let array): array.data
+        case .int(_, let values): values.map(Float.init)
+        }
+    }
+
+    /// The values as integers (floats truncated).
+    var ints: [Int64] {
+        switch self {
+        case .float(let array): array.data.map { Int64($0) }
+        case .int(_, let values): values
+        }
+    }
+
+    /// Decodes a TensorProto of a data type the executor reads: float, double, int32, int64.
+    init(_ tensor: Gradeline_Onnx_TensorProto, context: String) throws {
+        let shape = tensor.dims.map(Int.init)
+        let count = shape.reduce(1, *)
+        guard tensor.dataLocation == 0 else {
+            throw InferenceError(.unsupported, "tensor '\(tensor.name)' keeps its data in an external file; save the model with the data inside", node: context)
+        }
+        func check(_ found: Int) throws {
+            guard found == count else {
+                throw InferenceError(.malformedModel, "tensor '\(tensor.name)' has \(found) values for shape \(shape)", node: context)
+            }
+        }
+        let raw = tensor.rawData
+        switch tensor.dataType {
+        case 1:  // FLOAT
+            var values: [Float]
+            if !raw.isEmpty {
+                try check(raw.count / 4)
+                values = [Float](repeating: 0, count: count)
+                _ = values.withUnsafeMutableBytes { raw.copyBytes(to: $0) }
+                values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
+            } else {
+                values = tensor.floatData
+                try check(values.count)
+            }
+            self = .float(NDArray(shape: shape, data: values))
+        case 11:  // DOUBLE
+            var values: [Double]
+            if !raw.isEmpty {
+                try check(raw.count / 8)
+                values = [Double](repeating: 0, count: count)
+                _ = values.withUnsafeMutableBytes { raw.copyBytes(to: $0) }
+            } else {
+                values = tensor.doubleData
+                try check(values.count)
+            }
+            self = .float(NDArray(shape: shape, data: values.map(Float.init)))
+        case 7:  // INT64
+            var values: [Int64]
+            if !raw.isEmpty {
+                try check(raw.count / 8)
+                values = [Int64](repeating: 0, count: count)
+                _ = values.withUnsafeMutableBytes { raw.copyBytes(to: $0) }
+                values = values.map { Int64(littleEndian: $0) }
+            } else {
+                values = tensor.int64Data
+                try check(values.count)
+            }
+            self = .int(shape: shape, values: values)
+        case 6:  // INT32
+            if !raw.isEmpty {
+                try check(raw.count / 4)
+                var values = [Int32](repeating: 0, count: count)
+                _ = values.withUnsafeMutableBytes { raw.copyBytes(to: $0) }
+                self = .int(shape: shape, values: values.map { Int64(Int32(littleEndian: $0)) })
+            } else {
+                try check(tensor.int32Data.count)
+                self = .int(shape: shape, values: tensor.int32Data.map(Int64.init))
+            }
+        default:
+            throw InferenceError(.unsupported, "tensor '\(tensor.name)' has data type \(tensor.dataType); the executor reads float, double, int32 and int64", node: context)
+        }
+    }
+}
+
+/// One node as the operators see it: its attributes, its inputs, and which are constants.
+struct NodeContext {
+    let proto: Gradeline_Onnx_NodeProto
+    let index: Int
+    let opset: Int
+    let constants: [String: ConstantValue]
+
+    /// `'name' (OpType, node 12)`, for errors.
+    var label: String { "'\(proto.name.isEmpty ? proto.output.first ?? "?" : proto.name)' (\(proto.opType), node \(index))" }
+
+    func error(_ code: InferenceError.Code, _ reason: String) -> InferenceError {
+        InferenceError(code, reason, node: label)
+    }
+
+    private func attribute(_ name: String) -> Gradeline_Onnx_AttributeProto? {
+        proto.attribute.first { $0.name == name }
+    }
+
+    func int(_ name: String, default value: Int) -> Int { attribute(name).map { Int($0.i) } ?? value }
+    func float(_ name: String, default value: Float) -> Float { attribute(name)?.f ?? value }
+    func ints(_ name: String) -> [Int]? { attribute(name).map { $0.ints.map(Int.init) } }
+    func floats(_ name: String) -> [Float]? { attribute(name)?.floats }
+    func string(_ name: String, default value: String) -> String {
+        attribute(name).map { String(decoding: $0.s, as: UTF8.self) } ?? value
+    }
+    func tensor(_ name: String) -> Gradeline_Onnx_TensorProto? {
+        guard let attribute = attribute(name), attribute.hasT else { return nil }
+        return attribute.t
+    }
+
+    /// Fails on attributes the op does not read, so that a model is never silently misread.
+    func allowOnly(_ names: Set<String>) throws {
+        for attribute in proto.attribute where !names.contains(attribute.name) {
+            throw error(.unsupported, "attribute '\(attribute.name)' is not supported")
+        }
+    }
+
+    /// The name of input `index`, or nil when it is absent or left empty.
+    func input(_ index: Int) -> String? {
+        index < proto.input.count && !proto.input[index].isEmpty ? proto.input[index] : nil
+    }
+
+    /// Input `index` as a load-time constant; throws when it is computed at run time.
+    func constant(_ index: Int, _ what: String) throws -> ConstantValue? {
+        guard let name = input(index) else { return nil }
+        guard let value = constants[name] else {
+            throw error(.unsupported, "input \(index) (\(what)) '\(name)' must be a constant (an initializer or a Constant node)")
+        }
+        return value
+    }
+}
+
+/// A parsed ONNX model: its nodes in order, its constants, inputs and outputs.
+struct Graph {
+    var nodes: [Gradeline_Onnx_NodeProto]
+    var constants: [String: ConstantValue]
+    /// Runtime inputs (initializers excluded), with their declared shapes (nil for a symbolic dim).
+    var inputs: [(name: String, shape: [Int?])]
+    var outputs: [String]
+    var opset: Int
+    var producer: String
+
+    static func parse(_ bytes: Data, file: String) throws -> Graph {
+        let model: Gradeline_Onnx_ModelProto
+        do {
+            model = try Gradeline_Onnx_ModelProto(serializedBytes: bytes)
+        } catch {
+            throw InferenceError(.malformedModel, "\(file) is not an ONNX model: \(error)")
+        }
+        guard model.hasGraph, !model.graph.node.isEmpty else {
+            throw InferenceError(.malformedModel, "\(file) has no graph (or a graph without nodes)")
+        }
+        var opset = 0
+        for entry in model.opsetImport {
+            if entry.domain.isEmpty || entry.domain == "ai.onnx" {
+                opset = Int(entry.version)
+            }
+        }
+        guard opset >= 7 else {
+            throw InferenceError(.unsupported, "\(file) imports ONNX opset \(opset); the executor reads opsets 7 and later")
+        }
+        var constants: [String: ConstantValue] = [:]
+        for tensor in model.graph.initializer {
+            constants[tensor.name] = try ConstantValue(tensor, context: "initializer '\(tensor.name)'")
+        }
+        let inputs = model.graph.input.filter { constants[$0.name] == nil }.map { info -> (String, [Int?]) in
+            (info.name, info.type.tensorType.shape.dim.map { dimension -> Int? in
+                if case .dimValue(let value)? = dimension.value { return Int(value) }
+                return nil
+            })
+        }
+        return Graph(nodes: model.graph.node, constants: constants, inputs: inputs,
+                     outputs: model.graph.output.map(\.name), opset: opset, producer: model.producerName)
+    }
+}

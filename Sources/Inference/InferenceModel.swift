@@ -1,0 +1,294 @@
+import COpenBLAS
+import Foundation
+import Synchronization
+
+/// An ONNX model, read and checked once, that runs on float32 NCHW inputs.
+///
+/// Loading parses the protobuf, turns Constant nodes and initializers into constants, builds
+/// one operator per node (an unsupported op or attribute is an error naming the node), and
+/// checks that every node reads only what earlier nodes produce. The first run for an input
+/// shape plans the graph: output shapes, and buffers reused once their last reader has run.
+/// Plans are cached per input shape.
+///
+/// - Important: `run` is safe to call from several threads at once; each run has its own buffers.
+public final class InferenceModel: Sendable {
+    struct LoadedStep: Sendable {
+        let op: any Operator
+        let inputs: [String]
+        let output: String
+        let label: String
+    }
+
+    /// Where a value lives during a run.
+    enum Location: Sendable {
+        case slot(Int)
+        case constant(NDArray)
+    }
+
+    struct PlannedStep: Sendable {
+        let step: LoadedStep
+        let inputs: [(Location, [Int])]
+        let output: (Int, [Int])
+    }
+
+    struct Plan: Sendable {
+        let steps: [PlannedStep]
+        let slotSizes: [Int]
+        let inputSlots: [(String, Int)]
+        let outputs: [(String, Location, [Int])]
+    }
+
+    public let file: String
+    /// The graph's runtime inputs with their declared shapes (nil for a symbolic dimension).
+    public let inputs: [(name: String, shape: [Int?])]
+    public let outputs: [String]
+    public let opset: Int
+    let steps: [LoadedStep]
+    let constants: [String: ConstantValue]
+    private let plans = Mutex<[[[Int]]: Plan]>([:])
+
+    /// Reads and checks the model at `path`.
+    public convenience init(contentsOf path: String) throws(InferenceError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InferenceError(.malformedModel, "cannot read the model file '\(path)'")
+        }
+        try self.init(data: data, file: path)
+    }
+
+    public init(data: Data, file: String) throws(InferenceError) {
+        let graph: Graph
+        do {
+            graph = try Graph.parse(data, file: file)
+        } catch let error as InferenceError {
+            throw error
+        } catch {
+            throw InferenceError(.malformedModel, "\(file): \(error)")
+        }
+        self.file = file
+        inputs = graph.inputs
+        outputs = graph.outputs
+        opset = graph.opset
+        var constants = graph.constants
+        var known = Set(graph.inputs.map(\.name)).union(constants.keys)
+        var steps: [LoadedStep] = []
+        for (index, node) in graph.nodes.enumerated() {
+            let context = NodeContext(proto: node, index: index, opset: graph.opset, constants: constants)
+            do {
+                guard node.domain.isEmpty || node.domain == "ai.onnx" else {
+                    throw context.error(.unsupported, "domain '\(node.domain)' is not supported; only standard ONNX ops are")
+                }
+                if node.opType == "Constant" {
+                    constants[node.output[0]] = try Self.constant(context)
+                    known.insert(node.output[0])
+                    continue
+                }
+                let op = try Operators.make(context)
+                guard node.output.count >= 1, node.output.dropFirst().allSatisfy(\.isEmpty) else {
+                    throw context.error(.unsupported, "only the first output is supported; this node has \(node.output.count)")
+                }
+                let names = op.dataInputs.map { $0 < node.input.count ? node.input[$0] : "" }
+                for name in names where !known.contains(name) {
+                    throw context.error(.malformedModel, "reads '\(name)', which no earlier node, input or initializer provides")
+                }
+                // A node whose inputs are all constants (an exporter's Identity of a weight, say)
+                // is computed once, here.
+                if names.allSatisfy({ constants[$0] != nil }) {
+                    constants[node.output[0]] = .float(try Self.fold(op, names.map { constants[$0]! }))
+                    known.insert(node.output[0])
+                    continue
+                }
+                steps.append(LoadedStep(op: op, inputs: names, output: node.output[0], label: context.label))
+                known.insert(node.output[0])
+            } catch let error as InferenceError {
+                throw error
+            } catch {
+                throw context.error(.malformedModel, "\(error)")
+            }
+        }
+        for output in graph.outputs where !known.contains(output) {
+            throw InferenceError(.malformedModel, "graph output '\(output)' is produced by no node")
+        }
+        self.steps = steps
+        self.constants = constants
+    }
+
+    /// Sets how many threads OpenBLAS uses for the convolutions, for the whole process.
+    public static func setThreads(_ threads: Int) {
+        openblas_set_num_threads(Int32(max(1, threads)))
+    }
+
+    /// Runs the model on its single input; returns every graph output.
+    public func run(_ input: NDArray, threads: Int = 1) throws(InferenceError) -> [String: NDArray] {
+        guard inputs.count == 1 else {
+            throw InferenceError(.badInput, "the model has \(inputs.count) inputs; name them")
+        }
+        return try run([inputs[0].name: input], threads: threads)
+    }
+
+    /// Runs the model; `threads` also splits the element-wise work of pooling and resizing.
+    public func run(_ feeds: [String: NDArray], threads: Int = 1) throws(InferenceError) -> [String: NDArray] {
+        for (name, declared) in inputs {
+            guard let feed = feeds[name] else { throw InferenceError(.badInput, "input '\(name)' is missing") }
+            guard feed.shape.count == declared.count,
+                  zip(feed.shape, declared).allSatisfy({ $1 == nil || $0 == $1 }) else {
+                let expected = declared.map { $0.map(String.init) ?? "?" }.joined(separator: "x")
+                throw InferenceError(.badInput, "input '\(name)' has shape \(feed.shape); the model takes \(expected)")
+            }
+        }
+        let plan = try self.plan(for: inputs.map { feeds[$0.name]!.shape })
+        let buffers = plan.slotSizes.map { UnsafeMutablePointer<Float>.allocate(capacity: max($0, 1)) }
+        defer { buffers.forEach { $0.deallocate() } }
+        for (name, slot) in plan.inputSlots {
+            feeds[name]!.data.withUnsafeBufferPointer { buffers[slot].update(from: $0.baseAddress!, count: $0.count) }
+        }
+        for planned in plan.steps {
+            var retained: [NDArray] = []
+            let refs = planned.inputs.map { location, shape -> TensorRef in
+                switch location {
+                case .slot(let slot): return TensorRef(shape: shape, pointer: buffers[slot])
+                case .constant(let array):
+                    retained.append(array)
+                    // Constants are copied for the call, so that no operator can change the model.
+                    let copy = UnsafeMutablePointer<Float>.allocate(capacity: max(array.count, 1))
+                    array.data.withUnsafeBufferPointer { copy.update(from: $0.baseAddress!, count: array.count) }
+                    return TensorRef(shape: shape, pointer: copy)
+                }
+            }
+            planned.step.op.run(refs, TensorRef(shape: planned.output.1, pointer: buffers[planned.output.0]), threads: threads)
+            for (ref, (location, _)) in zip(refs, planned.inputs) {
+                if case .constant = location { ref.pointer.deallocate() }
+            }
+            _ = retained
+        }
+        var results: [String: NDArray] = [:]
+        for (name, location, shape) in plan.outputs {
+            let count = shape.reduce(1, *)
+            switch location {
+            case .slot(let slot): results[name] = NDArray(shape: shape, data: Array(UnsafeBufferPointer(start: buffers[slot], count: count)))
+            case .constant(let array): results[name] = array
+            }
+        }
+        return results
+    }
+
+    /// The plan for these input shapes, made once and cached.
+    func plan(for shapes: [[Int]]) throws(InferenceError) -> Plan {
+        if let cached = plans.withLock({ $0[shapes] }) { return cached }
+        let plan = try makePlan(shapes)
+        plans.withLock { $0[shapes] = plan }
+        return plan
+    }
+
+    private func makePlan(_ inputShapes: [[Int]]) throws(InferenceError) -> Plan {
+        // Values: name -> (storage, shape). Aliases share their input's storage.
+        var storageOf: [String: Int] = [:]
+        var shapeOf: [String: [Int]] = [:]
+        var storageCount = 0
+        var inputSlots: [(String, Int)] = []
+        for (input, shape) in zip(inputs, inputShapes) {
+            storageOf[input.name] = storageCount
+            shapeOf[input.name] = shape
+            inputSlots.append((input.name, storageCount))
+            storageCount += 1
+        }
+        var storageSize = [Int](inputShapes.map { $0.reduce(1, *) })
+        var stepOutputs: [(storage: Int, shape: [Int], fresh: Bool)] = []
+        for step in steps {
+            let shapes = try step.inputs.map { name throws(InferenceError) -> [Int] in
+                if let shape = shapeOf[name] { return shape }
+                if let constant = constants[name] { return constant.shape }
+                throw InferenceError(.malformedModel, "'\(name)' has no value", node: step.label)
+            }
+            let shape = try step.op.outputShape(shapes)
+            shapeOf[step.output] = shape
+            if step.op.isAlias, let source = storageOf[step.inputs[0]] {
+                storageOf[step.output] = source
+                stepOutputs.append((source, shape, false))
+            } else {
+                storageOf[step.output] = storageCount
+                storageSize.append(shape.reduce(1, *))
+                stepOutputs.append((storageCount, shape, true))
+                storageCount += 1
+            }
+        }
+        // Last reader of each storage; graph outputs live to the end.
+        var lastUse = [Int](repeating: -1, count: storageCount)
+        for (index, step) in steps.enumerated() {
+            for name in step.inputs { if let storage = storageOf[name] { lastUse[storage] = max(lastUse[storage], index) } }
+        }
+        for name in outputs { if let storage = storageOf[name] { lastUse[storage] = Int.max } }
+        // Map storages onto slots, reusing a slot once its storage's last reader has run.
+        var slotOf = [Int](repeating: -1, count: storageCount)
+        var slotSizes: [Int] = []
+        var free: [Int] = []
+        func assign(_ storage: Int) {
+            let size = storageSize[storage]
+            if let best = free.filter({ slotSizes[$0] >= size }).min(by: { slotSizes[$0] < slotSizes[$1] })
+                ?? free.max(by: { slotSizes[$0] < slotSizes[$1] }) {
+                free.removeAll { $0 == best }
+                slotSizes[best] = max(slotSizes[best], size)
+                slotOf[storage] = best
+            } else {
+                slotOf[storage] = slotSizes.count
+                slotSizes.append(size)
+            }
+        }
+        for (_, slot) in inputSlots { assign(slot) }
+        var planned: [PlannedStep] = []
+        for (index, step) in steps.enumerated() {
+            let output = stepOutputs[index]
+            if output.fresh { assign(output.storage) }
+            let inputs = step.inputs.map { name -> (Location, [Int]) in
+                if let storage = storageOf[name] { return (.slot(slotOf[storage]), shapeOf[name]!) }
+                let constant = constants[name]!
+                return (.constant(NDArray(shape: constant.shape, data: constant.floats)), constant.shape)
+            }
+            if !step.op.isAlias {
+                planned.append(PlannedStep(step: step, inputs: inputs, output: (slotOf[output.storage], output.shape)))
+            }
+            for storage in Set(step.inputs.compactMap { storageOf[$0] }) where lastUse[storage] == index {
+                if !free.contains(slotOf[storage]) { free.append(slotOf[storage]) }
+            }
+        }
+        let outputLocations = outputs.map { name -> (String, Location, [Int]) in
+            if let storage = storageOf[name] { return (name, .slot(slotOf[storage]), shapeOf[name]!) }
+            let constant = constants[name]!
+            return (name, .constant(NDArray(shape: constant.shape, data: constant.floats)), constant.shape)
+        }
+        return Plan(steps: planned, slotSizes: slotSizes,
+                    inputSlots: inputSlots.map { ($0.0, slotOf[$0.1]) }, outputs: outputLocations)
+    }
+
+    /// Runs `op` on constant inputs at load time.
+    private static func fold(_ op: any Operator, _ inputs: [ConstantValue]) throws -> NDArray {
+        let shape = try op.outputShape(inputs.map(\.shape))
+        if op.isAlias { return NDArray(shape: shape, data: inputs[0].floats) }
+        let buffers = inputs.map { input -> UnsafeMutablePointer<Float> in
+            let values = input.floats
+            let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(values.count, 1))
+            values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
+            return pointer
+        }
+        defer { buffers.forEach { $0.deallocate() } }
+        var result = NDArray(zeros: shape)
+        result.data.withUnsafeMutableBufferPointer { out in
+            op.run(zip(inputs, buffers).map { TensorRef(shape: $0.0.shape, pointer: $0.1) },
+                   TensorRef(shape: shape, pointer: out.baseAddress!), threads: 1)
+        }
+        return result
+    }
+
+    /// The value of a Constant node.
+    private static func constant(_ node: NodeContext) throws -> ConstantValue {
+        if let tensor = node.tensor("value") { return try ConstantValue(tensor, context: node.label) }
+        if let value = node.floats("value_floats") { return .float(NDArray(shape: [value.count], data: value)) }
+        if let value = node.ints("value_ints") { return .int(shape: [value.count], values: value.map(Int64.init)) }
+        if node.proto.attribute.contains(where: { $0.name == "value_float" }) {
+            return .float(NDArray(shape: [], data: [node.float("value_float", default: 0)]))
+        }
+        if node.proto.attribute.contains(where: { $0.name == "value_int" }) {
+            return .int(shape: [], values: [Int64(node.int("value_int", default: 0))])
+        }
+        throw node.error(.unsupported, "the Constant has no value, value_float(s) or value_int(s)")
+    }
+}

@@ -1,0 +1,232 @@
+import COpenBLAS
+
+/// Conv: 2-D convolution with pads, strides, dilations and groups, as im2col and SGEMM.
+struct Convolution: Operator {
+    let weights: [Float]      // [Cout, Cin/group, kh, kw]
+    let bias: [Float]?
+    let outChannels: Int
+    let inChannelsPerGroup: Int
+    let group: Int
+    let window: Window2D
+    let label: String
+
+    init(_ node: NodeContext) throws {
+        try node.allowOnly(["kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"])
+        guard case .float(let w)? = try node.constant(1, "weights"), w.shape.count == 4 else {
+            throw node.error(.unsupported, "the weights must be a constant 4-D float tensor (2-D convolution)")
+        }
+        weights = w.data
+        outChannels = w.shape[0]
+        inChannelsPerGroup = w.shape[1]
+        group = node.int("group", default: 1)
+        guard group >= 1, outChannels % group == 0 else {
+            throw node.error(.malformedModel, "group \(group) does not divide \(outChannels) output channels")
+        }
+        if let kernel = node.ints("kernel_shape"), kernel != [w.shape[2], w.shape[3]] {
+            throw node.error(.malformedModel, "kernel_shape \(kernel) does not match the weights \(w.shape)")
+        }
+        window = try Window2D(node, kernel: (w.shape[2], w.shape[3]))
+        if let b = try node.constant(2, "bias") {
+            guard b.shape == [outChannels] else {
+                throw node.error(.malformedModel, "bias shape \(b.shape) does not match \(outChannels) output channels")
+            }
+            bias = b.floats
+        } else {
+            bias = nil
+        }
+        label = node.label
+    }
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
+        let x = shapes[0]
+        guard x.count == 4, x[1] == inChannelsPerGroup * group else {
+            throw InferenceError(.shapeMismatch, "input shape \(x) does not fit weights with \(inChannelsPerGroup * group) input channels", node: label)
+        }
+        let (h, w, _) = window.output(height: x[2], width: x[3])
+        guard h > 0, w > 0 else {
+            throw InferenceError(.shapeMismatch, "input \(x) is smaller than the kernel", node: label)
+        }
+        return [x[0], outChannels, h, w]
+    }
+
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let x = inputs[0]
+        let (batch, inH, inW) = (x.shape[0], x.shape[2], x.shape[3])
+        let (outH, outW, pads) = window.output(height: inH, width: inW)
+        let (kh, kw) = window.kernel
+        let outPerGroup = outChannels / group
+        let k = inChannelsPerGroup * kh * kw
+        let plane = outH * outW
+        let pointwise = kh == 1 && kw == 1 && window.strides == (1, 1) && pads == (0, 0, 0, 0)
+        // Columns are built a band of output rows at a time, so the buffer stays near 4 MB.
+        let rowsPerBand = pointwise ? outH : max(1, min(outH, (1 << 20) / max(1, k * outW)))
+        let column = UnsafeMutablePointer<Float>.allocate(capacity: pointwise ? 1 : k * rowsPerBand * outW)
+        defer { column.deallocate() }
+        weights.withUnsafeBufferPointer { weights in
+            for n in 0..<batch {
+                for g in 0..<group {
+                    let source = x.pointer + (n * inChannelsPerGroup * group + g * inChannelsPerGroup) * inH * inW
+                    let target = output.pointer + (n * outChannels + g * outPerGroup) * plane
+                    let a = weights.baseAddress! + g * outPerGroup * k
+                    var row = 0
+                    while row < outH {
+                        let rows = min(rowsPerBand, outH - row)
+                        let b: UnsafePointer<Float>
+                        if pointwise {
+                            b = UnsafePointer(source)
+                        } else {
+                            im2col(source, inH, inW, pads, row, rows, outW, into: column)
+                            b = UnsafePointer(column)
+                        }
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outPerGroup), Int32(rows * outW),
+                                    Int32(k), 1, a, Int32(k), b, Int32(rows * outW), 0, target + row * outW, Int32(plane))
+                        row += rows
+                    }
+                    if let bias {
+                        for c in 0..<outPerGroup {
+                            let value = bias[g * outPerGroup + c]
+                            let base = target + c * plane
+                            for i in 0..<plane { base[i] += value }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Unfolds rows `firstRow ..< firstRow + rows` of the output's receptive fields into columns.
+    private func im2col(_ source: UnsafeMutablePointer<Float>, _ inH: Int, _ inW: Int, _ pads: (Int, Int, Int, Int),
+                        _ firstRow: Int, _ rows: Int, _ outW: Int, into column: UnsafeMutablePointer<Float>) {
+        let (kh, kw) = window.kernel
+        let (sh, sw) = window.strides
+        let (dh, dw) = window.dilations
+        let width = rows * outW
+        var line = column
+        for c in 0..<inChannelsPerGroup {
+            let channel = source + c * inH * inW
+            for ki in 0..<kh {
+                for kj in 0..<kw {
+                    for r in 0..<rows {
+                        let y = (firstRow + r) * sh - pads.0 + ki * dh
+                        let out = line + r * outW
+                        guard y >= 0 && y < inH else {
+                            out.update(repeating: 0, count: outW)
+                            continue
+                        }
+                        let inputRow = channel + y * inW
+                        let x0 = kj * dw - pads.1
+                        if sw == 1 && x0 >= 0 && x0 + outW <= inW {
+                            out.update(from: inputRow + x0, count: outW)
+                        } else {
+                            for ox in 0..<outW {
+                                let x = ox * sw + x0
+                                out[ox] = x >= 0 && x < inW ? inputRow[x] : 0
+                            }
+                        }
+                    }
+                    line += width
+                }
+            }
+        }
+    }
+}
+
+/// ConvTranspose: SGEMM into columns, then col2im with strides, pads, dilations and output_padding.
+struct TransposedConvolution: Operator {
+    let weights: [Float]      // [Cin, Cout/group, kh, kw]
+    let bias: [Float]?
+    let inChannels: Int
+    let outPerGroup: Int
+    let group: Int
+    let kernel: (Int, Int)
+    let strides: (Int, Int)
+    let dilations: (Int, Int)
+    let pads: (Int, Int, Int, Int)
+    let outputPadding: (Int, Int)
+    let label: String
+
+    init(_ node: NodeContext) throws {
+        try node.allowOnly(["kernel_shape", "strides", "pads", "dilations", "group", "output_padding", "auto_pad"])
+        guard node.string("auto_pad", default: "NOTSET") == "NOTSET" else {
+            throw node.error(.unsupported, "auto_pad is not supported for ConvTranspose; give pads")
+        }
+        guard case .float(let w)? = try node.constant(1, "weights"), w.shape.count == 4 else {
+            throw node.error(.unsupported, "the weights must be a constant 4-D float tensor")
+        }
+        weights = w.data
+        inChannels = w.shape[0]
+        group = node.int("group", default: 1)
+        outPerGroup = w.shape[1]
+        guard inChannels % group == 0 else { throw node.error(.malformedModel, "group \(group) does not divide \(inChannels) input channels") }
+        kernel = (w.shape[2], w.shape[3])
+        let s = node.ints("strides") ?? [1, 1], d = node.ints("dilations") ?? [1, 1]
+        let p = node.ints("pads") ?? [0, 0, 0, 0], op = node.ints("output_padding") ?? [0, 0]
+        guard s.count == 2, d.count == 2, p.count == 4, op.count == 2 else {
+            throw node.error(.unsupported, "only 2-D transposed convolutions are supported")
+        }
+        strides = (s[0], s[1])
+        dilations = (d[0], d[1])
+        pads = (p[0], p[1], p[2], p[3])
+        outputPadding = (op[0], op[1])
+        if let b = try node.constant(2, "bias") {
+            guard b.shape == [outPerGroup * group] else { throw node.error(.malformedModel, "bias shape \(b.shape) does not match the output channels") }
+            bias = b.floats
+        } else {
+            bias = nil
+        }
+        label = node.label
+    }
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
+        let x = shapes[0]
+        guard x.count == 4, x[1] == inChannels else {
+            throw InferenceError(.shapeMismatch, "input shape \(x) does not fit weights with \(inChannels) input channels", node: label)
+        }
+        let h = strides.0 * (x[2] - 1) + outputPadding.0 + (kernel.0 - 1) * dilations.0 + 1 - pads.0 - pads.2
+        let w = strides.1 * (x[3] - 1) + outputPadding.1 + (kernel.1 - 1) * dilations.1 + 1 - pads.1 - pads.3
+        return [x[0], outPerGroup * group, h, w]
+    }
+
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let x = inputs[0]
+        let (batch, inH, inW) = (x.shape[0], x.shape[2], x.shape[3])
+        let (outH, outW) = (output.shape[2], output.shape[3])
+        let inPerGroup = inChannels / group
+        let rows = outPerGroup * kernel.0 * kernel.1
+        let column = UnsafeMutablePointer<Float>.allocate(capacity: rows * inH * inW)
+        defer { column.deallocate() }
+        output.pointer.update(repeating: 0, count: output.count)
+        weights.withUnsafeBufferPointer { weights in
+            for n in 0..<batch {
+                for g in 0..<group {
+                    let a = weights.baseAddress! + g * inPerGroup * rows
+                    let b = x.pointer + (n * inChannels + g * inPerGroup) * inH * inW
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(inH * inW), Int32(inPerGroup),
+                                1, a, Int32(rows), b, Int32(inH * inW), 0, column, Int32(inH * inW))
+                    let target = output.pointer + (n * outPerGroup * group + g * outPerGroup) * outH * outW
+                    for c in 0..<outPerGroup {
+                        for ki in 0..<kernel.0 {
+                            for kj in 0..<kernel.1 {
+                                let source = column + ((c * kernel.0 + ki) * kernel.1 + kj) * inH * inW
+                                for y in 0..<inH {
+                                    let oy = y * strides.0 - pads.0 + ki * dilations.0
+                                    guard oy >= 0 && oy < outH else { continue }
+                                    let outRow = target + (c * outH + oy) * outW
+                                    for xIndex in 0..<inW {
+                                        let ox = xIndex * strides.1 - pads.1 + kj * dilations.1
+                                        if ox >= 0 && ox < outW { outRow[ox] += source[y * inW + xIndex] }
+                                    }
+                                }
+                            }
+                        }
+                        if let bias {
+                            let value = bias[g * outPerGroup + c]
+                            let plane = target + c * outH * outW
+                            for i in 0..<(outH * outW) { plane[i] += value }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,206 @@
+import Foundation
+
+/// Relu, LeakyRelu, Sigmoid and Clip: one value in, one value out.
+struct Activation: Operator {
+    enum Function: Sendable {
+        case relu
+        case leakyRelu(Float)
+        case sigmoid
+        case clip(Float, Float)
+    }
+
+    let function: Function
+
+    init(_ node: NodeContext, _ function: Function) throws {
+        switch function {
+        case .leakyRelu: try node.allowOnly(["alpha"])
+        case .clip: try node.allowOnly(["min", "max"])
+        default: try node.allowOnly([])
+        }
+        self.function = function
+    }
+
+    /// Clip reads min and max from inputs 1 and 2 (opset 11 and later) or from attributes.
+    static func clip(_ node: NodeContext) throws -> Activation {
+        if node.opset >= 11 {
+            let low = try node.constant(1, "min")?.floats.first ?? -.greatestFiniteMagnitude
+            let high = try node.constant(2, "max")?.floats.first ?? .greatestFiniteMagnitude
+            return try Activation(node, .clip(low, high))
+        }
+        return try Activation(node, .clip(node.float("min", default: -.greatestFiniteMagnitude),
+                                          node.float("max", default: .greatestFiniteMagnitude)))
+    }
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] { shapes[0] }
+
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let x = inputs[0].pointer, y = output.pointer, count = output.count
+        switch function {
+        case .relu:
+            for i in 0..<count { y[i] = max(x[i], 0) }
+        case .leakyRelu(let alpha):
+            for i in 0..<count { y[i] = x[i] >= 0 ? x[i] : alpha * x[i] }
+        case .sigmoid:
+            for i in 0..<count { y[i] = 1 / (1 + exp(-x[i])) }
+        case .clip(let low, let high):
+            for i in 0..<count { y[i] = min(max(x[i], low), high) }
+        }
+    }
+}
+
+/// Add and Mul, with numpy-style broadcasting; either input may be a constant.
+struct Binary: Operator {
+    enum Kind: Sendable { case add, mul }
+
+    let kind: Kind
+    let label: String
+    var dataInputs: [Int] { [0, 1] }
+
+    init(_ node: NodeContext, _ kind: Kind) throws {
+        try node.allowOnly([])
+        self.kind = kind
+        label = node.label
+    }
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
+        let (a, b) = (shapes[0], shapes[1])
+        let rank = max(a.count, b.count)
+        let a1 = Array(repeating: 1, count: rank - a.count) + a, b1 = Array(repeating: 1, count: rank - b.count) + b
+        var shape: [Int] = []
+        for (x, y) in zip(a1, b1) {
+            guard x == y || x == 1 || y == 1 else {
+                throw InferenceError(.shapeMismatch, "shapes \(a) and \(b) do not broadcast", node: label)
+            }
+            shape.append(max(x, y))
+        }
+        return shape
+    }
+
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let shape = output.shape, rank = shape.count, count = output.count
+        // Strides of each input in the output's index space, 0 where it broadcasts.
+        func strides(_ input: TensorRef) -> [Int] {
+            let padded = Array(repeating: 1, count: rank - input.shape.count) + input.shape
+            var strides = [Int](repeating: 0, count: rank)
+            var step = 1
+            for axis in stride(from: rank - 1, through: 0, by: -1) {
+                strides[axis] = padded[axis] == 1 ? 0 : step
+                step *= padded[axis]
+            }
+            return strides
+        }
+        let a = inputs[0].pointer, b = inputs[1].pointer, y = output.pointer
+        if inputs[0].count == count && inputs[1].count == count {
+            for i in 0..<count { y[i] = kind == .add ? a[i] + b[i] : a[i] * b[i] }
+            return
+        }
+        let sa = strides(inputs[0]), sb = strides(inputs[1])
+        var index = [Int](repeating: 0, count: rank)
+        var ia = 0, ib = 0
+        for i in 0..<count {
+            y[i] = kind == .add ? a[ia] + b[ib] : a[ia] * b[ib]
+            var axis = rank - 1
+            while axis >= 0 {
+                index[axis] += 1
+                ia += sa[axis]
+                ib += sb[axis]
+                if index[axis] < shape[axis] { break }
+                ia -= sa[axis] * shape[axis]
+                ib -= sb[axis] * shape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+    }
+}
+
+/// BatchNormalization in inference mode: `(x - mean) / sqrt(var + epsilon) * scale + bias`.
+struct BatchNormalization: Operator {
+    let scale: [Float]
+    let shift: [Float]
+    let label: String
+
+    init(_ node: NodeContext) throws {
+        try node.allowOnly(["epsilon", "momentum", "spatial", "training_mode"])
+        guard node.int("training_mode", default: 0) == 0, node.proto.output.count == 1 else {
+            throw node.error(.unsupported, "only inference mode (one output) is supported")
+        }
+        let epsilon = node.float("epsilon", default: 1e-5)
+        guard let gamma = try node.constant(1, "scale")?.floats, let beta = try node.constant(2, "B")?.floats,
+              let mean = try node.constant(3, "mean")?.floats, let variance = try node.constant(4, "var")?.floats,
+              Set([gamma.count, beta.count, mean.count, variance.count]).count == 1 else {
+            throw node.error(.malformedModel, "scale, B, mean and var must be constants of one length")
+        }
+        var scale = [Float](), shift = [Float]()
+        for c in 0..<gamma.count {
+            let s = gamma[c] / (variance[c] + epsilon).squareRoot()
+            scale.append(s)
+            shift.append(beta[c] - mean[c] * s)
+        }
+        self.scale = scale
+        self.shift = shift
+        label = node.label
+    }
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
+        guard shapes[0].count >= 2, shapes[0][1] == scale.count else {
+            throw InferenceError(.shapeMismatch, "input shape \(shapes[0]) does not have \(scale.count) channels", node: label)
+        }
+        return shapes[0]
+    }
+
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let shape = output.shape, channels = shape[1]
+        let plane = shape.dropFirst(2).reduce(1, *)
+        for n in 0..<shape[0] {
+            for c in 0..<channels {
+                let base = (n * channels + c) * plane
+                let (s, t) = (scale[c], shift[c])
+                for i in base..<(base + plane) { output.pointer[i] = inputs[0].pointer[i] * s + t }
+            }
+        }
+    }
+}
+
+/// Softmax along one axis (opset 13), or over the flattened trailing axes (earlier opsets).
+struct Softmax: Operator {
+    let axis: Int
+    let flattenTrailing: Bool
+    let label: String
+
+    init(_ node: NodeContext) throws {
+        try node.allowOnly(["axis"])
+        flattenTrailing = node.opset < 13
+        axis = node.int("axis", default: flattenTrailing ? 1 : -1)
+        label = node.label
+    }
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
+        let rank = shapes[0].count
+        guard (-rank..<rank).contains(axis) else {
+            throw InferenceError(.shapeMismatch, "axis \(axis) is outside rank \(rank)", node: label)
+        }
+        return shapes[0]
+    }
+
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let shape = output.shape, a = axis < 0 ? axis + shape.count : axis
+        let outer = shape[..<a].reduce(1, *)
+        let (length, inner) = flattenTrailing ? (shape[a...].reduce(1, *), 1) : (shape[a], shape[(a + 1)...].reduce(1, *))
+        let x = inputs[0].pointer, y = output.pointer
+        for o in 0..<outer {
+            for i in 0..<inner {
+                let base = o * length * inner + i
+                var peak = -Float.infinity
+                for k in 0..<length { peak = max(peak, x[base + k * inner]) }
+                var sum: Float = 0
+                for k in 0..<length {
+                    let e = exp(x[base + k * inner] - peak)
+                    y[base + k * inner] = e
+                    sum += e
+                }
+                for k in 0..<length { y[base + k * inner] /= sum }
+            }
+        }
+    }
+}

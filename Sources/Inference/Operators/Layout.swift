@@ -1,0 +1,171 @@
+/// Identity, Reshape and Flatten: the same data under another shape, with no copy.
+struct Reshape: Operator {
+    enum Rule: Sendable {
+        case same
+        case shape([Int64])
+        case flatten(Int)
+    }
+
+    let rule: Rule
+    let label: String
+    var isAlias: Bool { true }
+
+    static func identity(_ node: NodeContext) throws -> Reshape {
+        try node.allowOnly([])
+        return Reshape(rule: .same, label: node.label)
+    }
+
+    static func reshape(_ node: NodeContext) throws -> Reshape {
+        try node.allowOnly(["allowzero"])
+        guard node.int("allowzero", default: 0) == 0 else { throw node.error(.unsupported, "allowzero = 1 is not supported") }
+        guard let shape = try node.constant(1, "shape") else { throw node.error(.malformedModel, "Reshape needs a shape input") }
+        return Reshape(rule: .shape(shape.ints), label: node.label)
+    }
+
+    static func flatten(_ node: NodeContext) throws -> Reshape {
+        try node.allowOnly(["axis"])
+        return Reshape(rule: .flatten(node.int("axis", default: 1)), label: node.label)
+    }
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
+        let input = shapes[0], count = input.reduce(1, *)
+        switch rule {
+        case .same:
+            return input
+        case .flatten(let axis):
+            let a = axis < 0 ? axis + input.count : axis
+            guard (0...input.count).contains(a) else {
+                throw InferenceError(.shapeMismatch, "axis \(axis) is outside rank \(input.count)", node: label)
+            }
+            return [input[..<a].reduce(1, *), input[a...].reduce(1, *)]
+        case .shape(let target):
+            var shape = target.enumerated().map { index, value in value == 0 && index < input.count ? input[index] : Int(value) }
+            if let unknown = shape.firstIndex(of: -1) {
+                let known = shape.enumerated().filter { $0.offset != unknown }.map(\.element).reduce(1, *)
+                guard known > 0, count % known == 0 else {
+                    throw InferenceError(.shapeMismatch, "cannot reshape \(input) to \(target)", node: label)
+                }
+                shape[unknown] = count / known
+            }
+            guard shape.reduce(1, *) == count, shape.allSatisfy({ $0 >= 0 }) else {
+                throw InferenceError(.shapeMismatch, "cannot reshape \(input) (\(count) values) to \(target)", node: label)
+            }
+            return shape
+        }
+    }
+}
+
+/// Concat along one axis; inputs may be constants.
+struct Concat: Operator {
+    let axis: Int
+    let inputCount: Int
+    let label: String
+    var dataInputs: [Int] { Array(0..<inputCount) }
+
+    init(_ node: NodeContext) throws {
+        try node.allowOnly(["axis"])
+        axis = node.int("axis", default: 1)
+        inputCount = node.proto.input.count
+        label = node.label
+    }
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
+        var shape = shapes[0]
+        let a = axis < 0 ? axis + shape.count : axis
+        guard (0..<shape.count).contains(a) else { throw InferenceError(.shapeMismatch, "axis \(axis) is outside rank \(shape.count)", node: label) }
+        for other in shapes.dropFirst() {
+            guard other.count == shape.count,
+                  zip(other, shape).enumerated().allSatisfy({ $0.offset == a || $0.element.0 == $0.element.1 }) else {
+                throw InferenceError(.shapeMismatch, "shapes \(shapes) differ outside axis \(axis)", node: label)
+            }
+            shape[a] += other[a]
+        }
+        return shape
+    }
+
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let a = axis < 0 ? axis + output.shape.count : axis
+        let outer = output.shape[..<a].reduce(1, *)
+        let inner = output.shape[(a + 1)...].reduce(1, *)
+        var offset = 0
+        for input in inputs {
+            let chunk = input.shape[a] * inner
+            for o in 0..<outer {
+                (output.pointer + o * output.shape[a] * inner + offset).update(from: input.pointer + o * chunk, count: chunk)
+            }
+            offset += chunk
+        }
+    }
+}
+
+/// Pad with a constant, by reflection, or by repeating the edge.
+struct Pad: Operator {
+    enum Mode: String, Sendable { case constant, reflect, edge }
+
+    let mode: Mode
+    let pads: [Int]
+    let value: Float
+    let label: String
+
+    init(_ node: NodeContext) throws {
+        try node.allowOnly(["mode", "pads", "value"])
+        guard let mode = Mode(rawValue: node.string("mode", default: "constant")) else {
+            throw node.error(.unsupported, "mode '\(node.string("mode", default: ""))' is not supported; use constant, reflect or edge")
+        }
+        self.mode = mode
+        if node.opset >= 11 {
+            guard let pads = try node.constant(1, "pads") else { throw node.error(.malformedModel, "Pad needs a pads input") }
+            self.pads = pads.ints.map(Int.init)
+            value = try node.constant(2, "constant_value")?.floats.first ?? 0
+            guard node.input(3) == nil else { throw node.error(.unsupported, "the axes input is not supported") }
+        } else {
+            pads = node.ints("pads") ?? []
+            value = node.float("value", default: 0)
+        }
+        label = node.label
+    }
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
+        let input = shapes[0], rank = input.count
+        guard pads.count == 2 * rank else {
+            throw InferenceError(.shapeMismatch, "\(pads.count) pads for rank \(rank); there must be \(2 * rank)", node: label)
+        }
+        let shape = (0..<rank).map { input[$0] + pads[$0] + pads[$0 + rank] }
+        guard shape.allSatisfy({ $0 > 0 }) else { throw InferenceError(.shapeMismatch, "pads \(pads) leave nothing of \(input)", node: label) }
+        if mode == .reflect, (0..<rank).contains(where: { pads[$0] >= input[$0] || pads[$0 + rank] >= input[$0] }) {
+            throw InferenceError(.shapeMismatch, "reflect pads \(pads) must be smaller than the input \(input)", node: label)
+        }
+        return shape
+    }
+
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let input = inputs[0], rank = input.shape.count
+        let shape = output.shape
+        var inStrides = [Int](repeating: 1, count: rank)
+        for axis in stride(from: rank - 2, through: 0, by: -1) { inStrides[axis] = inStrides[axis + 1] * input.shape[axis + 1] }
+        var index = [Int](repeating: 0, count: rank)
+        for o in 0..<output.count {
+            var source = 0, inside = true
+            for axis in 0..<rank {
+                var i = index[axis] - pads[axis]
+                let n = input.shape[axis]
+                if i < 0 || i >= n {
+                    switch mode {
+                    case .constant: inside = false
+                    case .edge: i = min(max(i, 0), n - 1)
+                    case .reflect: i = i < 0 ? -i : 2 * (n - 1) - i
+                    }
+                }
+                source += i * inStrides[axis]
+            }
+            output.pointer[o] = inside ? input.pointer[source] : value
+            var axis = rank - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < shape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+    }
+}

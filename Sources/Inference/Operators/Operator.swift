@@ -1,0 +1,137 @@
+/// A tensor during a run: a shape and memory owned by the run.
+struct TensorRef {
+    var shape: [Int]
+    var pointer: UnsafeMutablePointer<Float>
+    var count: Int { shape.reduce(1, *) }
+}
+
+/// One ONNX op, configured from its node at load and run once per inference.
+///
+/// - Important: `run` may be called from several threads at once (one per concurrent job), so
+///   an operator holds only immutable state.
+protocol Operator: Sendable {
+    /// The node inputs that flow at run time; the others (weights, shapes, scales) were read at load.
+    var dataInputs: [Int] { get }
+    /// The output's shape for these input shapes, or an error naming what does not fit.
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int]
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int)
+    /// True when the output is the first input's data under another shape: no copy is made.
+    var isAlias: Bool { get }
+}
+
+extension Operator {
+    var dataInputs: [Int] { [0] }
+    var isAlias: Bool { false }
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {}
+}
+
+/// Every op the executor implements, by ONNX op type.
+enum Operators {
+    static let supported = ["Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv",
+                            "ConvTranspose", "Flatten", "Identity", "LeakyRelu", "MaxPool", "Mul", "Pad", "Relu",
+                            "Reshape", "Resize", "Sigmoid", "Softmax", "Upsample"]
+
+    static func make(_ node: NodeContext) throws -> any Operator {
+        switch node.proto.opType {
+        case "Conv": return try Convolution(node)
+        case "ConvTranspose": return try TransposedConvolution(node)
+        case "MaxPool": return try Pooling(node, kind: .max)
+        case "AveragePool": return try Pooling(node, kind: .average)
+        case "Relu": return try Activation(node, .relu)
+        case "LeakyRelu": return try Activation(node, .leakyRelu(node.float("alpha", default: 0.01)))
+        case "Sigmoid": return try Activation(node, .sigmoid)
+        case "Clip": return try Activation.clip(node)
+        case "Add": return try Binary(node, .add)
+        case "Mul": return try Binary(node, .mul)
+        case "BatchNormalization": return try BatchNormalization(node)
+        case "Softmax": return try Softmax(node)
+        case "Concat": return try Concat(node)
+        case "Identity": return try Reshape.identity(node)
+        case "Reshape": return try Reshape.reshape(node)
+        case "Flatten": return try Reshape.flatten(node)
+        case "Pad": return try Pad(node)
+        case "Resize", "Upsample": return try Resize(node)
+        default:
+            throw node.error(.unsupported, "op '\(node.proto.opType)' is not supported; the executor implements \(supported.joined(separator: ", "))")
+        }
+    }
+}
+
+/// Runs `body` for each index in `0..<count`, on up to `threads` threads.
+func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
+    if threads <= 1 || count <= 1 {
+        for index in 0..<count { body(index) }
+        return
+    }
+    let chunks = min(threads, count)
+    withoutActuallyEscaping(body) { escapable in
+        // Safe: callers give each index its own slice of the output, and concurrentPerform
+        // returns only when every chunk is done, so the closure never outlives this call.
+        nonisolated(unsafe) let work = escapable
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            var index = chunk
+            while index < count {
+                work(index)
+                index += chunks
+            }
+        }
+    }
+}
+
+import Dispatch
+
+/// Pads, strides and dilations of a 2-D window op, resolved from its attributes.
+struct Window2D: Sendable {
+    var kernel: (Int, Int)
+    var strides: (Int, Int)
+    var dilations: (Int, Int)
+    /// top, left, bottom, right
+    var pads: (Int, Int, Int, Int)
+    var autoPad: String
+    var ceilMode: Bool
+
+    init(_ node: NodeContext, kernel: (Int, Int)) throws {
+        self.kernel = kernel
+        let strides = node.ints("strides") ?? [1, 1]
+        let dilations = node.ints("dilations") ?? [1, 1]
+        let pads = node.ints("pads") ?? [0, 0, 0, 0]
+        guard strides.count == 2, dilations.count == 2, pads.count == 4 else {
+            throw node.error(.unsupported, "only 2-D windows are supported (strides \(strides), dilations \(dilations), pads \(pads))")
+        }
+        guard strides.allSatisfy({ $0 > 0 }), dilations.allSatisfy({ $0 > 0 }), pads.allSatisfy({ $0 >= 0 }) else {
+            throw node.error(.malformedModel, "strides and dilations must be positive and pads not negative")
+        }
+        self.strides = (strides[0], strides[1])
+        self.dilations = (dilations[0], dilations[1])
+        self.pads = (pads[0], pads[1], pads[2], pads[3])
+        autoPad = node.string("auto_pad", default: "NOTSET")
+        guard ["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"].contains(autoPad) else {
+            throw node.error(.unsupported, "auto_pad '\(autoPad)' is not supported")
+        }
+        ceilMode = node.int("ceil_mode", default: 0) != 0
+    }
+
+    /// Output height and width, and the pads actually used (auto_pad resolved).
+    func output(height: Int, width: Int) -> (Int, Int, (Int, Int, Int, Int)) {
+        let extentH = (kernel.0 - 1) * dilations.0 + 1, extentW = (kernel.1 - 1) * dilations.1 + 1
+        var pads = self.pads
+        switch autoPad {
+        case "VALID":
+            pads = (0, 0, 0, 0)
+        case "SAME_UPPER", "SAME_LOWER":
+            let outH = (height + strides.0 - 1) / strides.0, outW = (width + strides.1 - 1) / strides.1
+            let totalH = max(0, (outH - 1) * strides.0 + extentH - height)
+            let totalW = max(0, (outW - 1) * strides.1 + extentW - width)
+            let upper = autoPad == "SAME_UPPER"
+            pads = (upper ? totalH / 2 : totalH - totalH / 2, upper ? totalW / 2 : totalW - totalW / 2,
+                    upper ? totalH - totalH / 2 : totalH / 2, upper ? totalW - totalW / 2 : totalW / 2)
+        default:
+            break
+        }
+        func size(_ input: Int, _ before: Int, _ after: Int, _ extent: Int, _ stride: Int) -> Int {
+            let span = input + before + after - extent
+            return (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
+        }
+        return (size(height, pads.0, pads.2, extentH, strides.0), size(width, pads.1, pads.3, extentW, strides.1), pads)
+    }
+}

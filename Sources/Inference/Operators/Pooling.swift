@@ -1,0 +1,62 @@
+/// MaxPool and AveragePool over 2-D windows.
+struct Pooling: Operator {
+    enum Kind: Sendable { case max, average }
+
+    let kind: Kind
+    let window: Window2D
+    let countIncludePad: Bool
+    let label: String
+
+    init(_ node: NodeContext, kind: Kind) throws {
+        try node.allowOnly(["kernel_shape", "strides", "pads", "dilations", "auto_pad", "ceil_mode", "count_include_pad", "storage_order"])
+        guard let kernel = node.ints("kernel_shape"), kernel.count == 2 else {
+            throw node.error(.unsupported, "only 2-D pooling is supported (kernel_shape must have 2 values)")
+        }
+        guard node.int("storage_order", default: 0) == 0, node.proto.output.count == 1 else {
+            throw node.error(.unsupported, "MaxPool's Indices output and storage_order are not supported")
+        }
+        self.kind = kind
+        window = try Window2D(node, kernel: (kernel[0], kernel[1]))
+        countIncludePad = node.int("count_include_pad", default: 0) != 0
+        label = node.label
+    }
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
+        let x = shapes[0]
+        guard x.count == 4 else { throw InferenceError(.shapeMismatch, "input shape \(x) is not NCHW", node: label) }
+        let (h, w, _) = window.output(height: x[2], width: x[3])
+        return [x[0], x[1], h, w]
+    }
+
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let x = inputs[0]
+        let (inH, inW) = (x.shape[2], x.shape[3])
+        let (outH, outW, pads) = window.output(height: inH, width: inW)
+        let (kh, kw) = window.kernel, (sh, sw) = window.strides, (dh, dw) = window.dilations
+        parallelFor(x.shape[0] * x.shape[1], threads: threads) { plane in
+            let source = x.pointer + plane * inH * inW
+            let target = output.pointer + plane * outH * outW
+            for oy in 0..<outH {
+                for ox in 0..<outW {
+                    var best = -Float.infinity, sum: Float = 0, counted = 0
+                    for ki in 0..<kh {
+                        let y = oy * sh - pads.0 + ki * dh
+                        for kj in 0..<kw {
+                            let xIndex = ox * sw - pads.1 + kj * dw
+                            guard y >= 0 && y < inH && xIndex >= 0 && xIndex < inW else {
+                                // A pad position counts only while it is inside the padded input.
+                                if y < inH + pads.2 && xIndex < inW + pads.3 { counted += countIncludePad ? 1 : 0 }
+                                continue
+                            }
+                            let value = source[y * inW + xIndex]
+                            best = max(best, value)
+                            sum += value
+                            counted += 1
+                        }
+                    }
+                    target[oy * outW + ox] = kind == .max ? best : sum / Float(max(counted, 1))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+
+/// Resize (opset 10 and later) and Upsample (opsets 7 to 9) of the two spatial axes of NCHW,
+/// nearest or linear, with ONNX's coordinate transformations.
+struct Resize: Operator {
+    enum Mode: String, Sendable { case nearest, linear }
+
+    let mode: Mode
+    /// half_pixel, pytorch_half_pixel, align_corners or asymmetric.
+    let transformation: String
+    /// round_prefer_floor, round_prefer_ceil, floor or ceil.
+    let nearestMode: String
+    let scales: [Float]?
+    let sizes: [Int]?
+    let label: String
+
+    init(_ node: NodeContext) throws {
+        try node.allowOnly(["mode", "coordinate_transformation_mode", "nearest_mode", "cubic_coeff_a", "exclude_outside",
+                            "extrapolation_value", "scales"])
+        guard let mode = Mode(rawValue: node.string("mode", default: "nearest")) else {
+            throw node.error(.unsupported, "mode '\(node.string("mode", default: ""))' is not supported; use nearest or linear")
+        }
+        self.mode = mode
+        guard node.int("exclude_outside", default: 0) == 0 else { throw node.error(.unsupported, "exclude_outside is not supported") }
+        if node.proto.opType == "Upsample" {
+            transformation = "asymmetric"
+            nearestMode = "floor"
+            scales = node.opset >= 9 ? try node.constant(1, "scales")?.floats : node.floats("scales")
+            sizes = nil
+        } else if node.opset == 10 {
+            transformation = "asymmetric"
+            nearestMode = "floor"
+            scales = try node.constant(1, "scales")?.floats
+            sizes = nil
+        } else {
+            transformation = node.string("coordinate_transformation_mode", default: "half_pixel")
+            nearestMode = node.string("nearest_mode", default: "round_prefer_floor")
+            let scales = try node.constant(2, "scales")?.floats
+            self.scales = scales?.isEmpty == true ? nil : scales
+            sizes = try node.constant(3, "sizes")?.ints.map(Int.init)
+        }
+        guard ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"].contains(transformation) else {
+            throw node.error(.unsupported, "coordinate_transformation_mode '\(transformation)' is not supported")
+        }
+        guard ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"].contains(nearestMode) else {
+            throw node.error(.unsupported, "nearest_mode '\(nearestMode)' is not supported")
+        }
+        guard scales != nil || sizes != nil else { throw node.error(.malformedModel, "neither scales nor sizes is given") }
+        label = node.label
+    }
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
+        let input = shapes[0]
+        guard input.count == 4 else { throw InferenceError(.unsupported, "only NCHW inputs are supported, not \(input)", node: label) }
+        if let sizes {
+            guard sizes.count == 4, sizes[0] == input[0], sizes[1] == input[1] else {
+                throw InferenceError(.unsupported, "sizes \(sizes) must keep N and C of \(input)", node: label)
+            }
+            return sizes
+        }
+        let scales = self.scales!
+        guard scales.count == 4, scales[0] == 1, scales[1] == 1 else {
+            throw InferenceError(.unsupported, "scales \(scales) must be 1 for N and C", node: label)
+        }
+        return [input[0], input[1], Int((Float(input[2]) * scales[2]).rounded(.down)), Int((Float(input[3]) * scales[3]).rounded(.down))]
+    }
+
+    /// The source coordinate of output index `x` on an axis.
+    private func source(_ x: Int, input: Int, output: Int, scale: Float) -> Float {
+        switch transformation {
+        case "align_corners": return output == 1 ? 0 : Float(x) * Float(input - 1) / Float(output - 1)
+        case "asymmetric": return Float(x) / scale
+        case "pytorch_half_pixel": return output > 1 ? (Float(x) + 0.5) / scale - 0.5 : 0
+        default: return (Float(x) + 0.5) / scale - 0.5
+        }
+    }
+
+    private func nearest(_ position: Float, _ size: Int) -> Int {
+        let index: Float
+        switch nearestMode {
+        case "floor": index = position.rounded(.down)
+        case "ceil": index = position.rounded(.up)
+        case "round_prefer_ceil": index = position.rounded(.toNearestOrAwayFromZero)
+        default: index = position == position.rounded(.down) + 0.5 ? position.rounded(.down) : position.rounded()
+        }
+        return min(max(Int(index), 0), size - 1)
+    }
+
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let x = inputs[0]
+        let (inH, inW, outH, outW) = (x.shape[2], x.shape[3], output.shape[2], output.shape[3])
+        let scaleH = sizes != nil ? Float(outH) / Float(inH) : scales![2]
+        let scaleW = sizes != nil ? Float(outW) / Float(inW) : scales![3]
+        typealias Tap = (Int, Int, Float)
+        func taps(_ count: Int, _ input: Int, _ scale: Float) -> [Tap] {
+            (0..<count).map { index in
+                let position = source(index, input: input, output: count, scale: scale)
+                if mode == .nearest { return (nearest(position, input), 0, 0) }
+                let clamped = min(max(position, 0), Float(input - 1))
+                let low = Int(clamped.rounded(.down))
+                return (low, min(low + 1, input - 1), clamped - Float(low))
+            }
+        }
+        let rows = taps(outH, inH, scaleH), columns = taps(outW, inW, scaleW)
+        parallelFor(x.shape[0] * x.shape[1], threads: threads) { plane in
+            let src = x.pointer + plane * inH * inW, dst = output.pointer + plane * outH * outW
+            for oy in 0..<outH {
+                let (y0, y1, fy) = rows[oy]
+                for ox in 0..<outW {
+                    let (x0, x1, fx) = columns[ox]
+                    if mode == .nearest {
+                        dst[oy * outW + ox] = src[y0 * inW + x0]
+                    } else {
+                        let top = src[y0 * inW + x0] * (1 - fx) + src[y0 * inW + x1] * fx
+                        let bottom = src[y1 * inW + x0] * (1 - fx) + src[y1 * inW + x1] * fx
+                        dst[oy * outW + ox] = top * (1 - fy) + bottom * fy
+                    }
+                }
+            }
+        }
+    }
+}
