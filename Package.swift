@@ -105,6 +105,10 @@ let package = Package(
             dependencies: ["Core", "CPNG"]
         ),
         .testTarget(
+            name: "InferenceTests",
+            dependencies: ["Inference"]
+        ),
+        .testTarget(
             name: "FleetTests",
             dependencies: [
                 "Core",

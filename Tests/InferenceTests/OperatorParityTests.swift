@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+@testable import Inference
+
+/// The fixtures that experiment/make_op_fixtures.py writes: one small model per op
+/// configuration, with onnxruntime's output.
+enum OpFixtures {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/ops")
+
+    static var names: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+            .filter { $0.hasSuffix(".onnx") }.map { String($0.dropLast(5)) }.sorted()
+    }
+}
+
+@Suite("The executor matches onnxruntime op by op")
+struct OperatorParityTests {
+    @Test("every op fixture is present")
+    func fixturesPresent() {
+        #expect(OpFixtures.names.count >= 20, "found \(OpFixtures.names)")
+    }
+
+    @Test("each op configuration matches onnxruntime within 1e-5", arguments: OpFixtures.names)
+    func matchesOnnxRuntime(_ name: String) throws {
+        let base = OpFixtures.folder.appendingPathComponent(name).path
+        let model = try InferenceModel(contentsOf: base + ".onnx")
+        let input = try NPY.read(base + ".input.npy")
+        let expected = try NPY.read(base + ".output.npy")
+        for threads in [1, 2] {
+            let output = try #require(try model.run(input, threads: threads)["y"])
+            #expect(output.shape == expected.shape)
+            let worst = zip(output.data, expected.data).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-5, "\(name) with \(threads) threads: max abs difference \(worst)")
+        }
+    }
+
+    @Test("an unsupported op is a load error naming the node and the op")
+    func unsupportedOp() throws {
+        var node = Gradeline_Onnx_NodeProto()
+        node.opType = "Gemm"
+        node.name = "classifier"
+        node.input = ["x", "w"]
+        node.output = ["y"]
+        let data = try Self.model(nodes: [node]).serializedData()
+        #expect {
+            _ = try InferenceModel(data: data, file: "gemm.onnx")
+        } throws: { error in
+            guard let error = error as? InferenceError else { return false }
+            return error.code == .unsupported && error.description.hasPrefix("node 'classifier' (Gemm, node 0): op 'Gemm' is not supported")
+        }
+    }
+
+    @Test("an unsupported attribute is a load error, never a wrong answer")
+    func unsupportedAttribute() throws {
+        var node = Gradeline_Onnx_NodeProto()
+        node.opType = "Relu"
+        node.input = ["x"]
+        node.output = ["y"]
+        var attribute = Gradeline_Onnx_AttributeProto()
+        attribute.name = "mystery"
+        node.attribute = [attribute]
+        let data = try Self.model(nodes: [node]).serializedData()
+        #expect(throws: InferenceError.self) { try InferenceModel(data: data, file: "relu.onnx") }
+    }
+
+    @Test("a file that is not ONNX is a clear load error")
+    func malformed() {
+        #expect {
+            _ = try InferenceModel(data: Data("not a model at all".utf8), file: "junk.onnx")
+        } throws: { error in
+            (error as? InferenceError)?.code == .malformedModel
+        }
+    }
+
+    @Test("an input of the wrong shape is refused with both shapes")
+    func wrongInput() throws {
+        let model = try InferenceModel(contentsOf: OpFixtures.folder.appendingPathComponent("conv_pointwise.onnx").path)
+        #expect {
+            _ = try model.run(NDArray(zeros: [1, 3, 6, 5]))
+        } throws: { error in
+            (error as? InferenceError)?.description == "input 'x' has shape [1, 3, 6, 5]; the model takes 1x8x6x5"
+        }
+    }
+
+    static func model(nodes: [Gradeline_Onnx_NodeProto]) -> Gradeline_Onnx_ModelProto {
+        var model = Gradeline_Onnx_ModelProto()
+        model.irVersion = 7
+        var opset = Gradeline_Onnx_OperatorSetIdProto()
+        opset.version = 13
+        model.opsetImport = [opset]
+        var input = Gradeline_Onnx_ValueInfoProto()
+        input.name = "x"
+        model.graph.input = [input]
+        var output = Gradeline_Onnx_ValueInfoProto()
+        output.name = "y"
+        model.graph.output = [output]
+        model.graph.node = nodes
+        return model
+    }
+}

@@ -1,0 +1,107 @@
+"""Writes Tests/Fixtures/ops/: one small ONNX model per op configuration the Swift executor
+supports, with a seeded input and onnxruntime's output, for the executor's parity tests.
+
+    python3 experiment/make_op_fixtures.py     # needs onnx and onnxruntime (pip)
+
+Each case is CASE.onnx, CASE.input.npy and CASE.output.npy.
+"""
+import pathlib
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests" / "Fixtures" / "ops"
+rng = np.random.default_rng(2026)
+
+
+def const(name, array):
+    return numpy_helper.from_array(np.asarray(array), name)
+
+
+def model(name, nodes, input_shape, output_shape, initializers=(), opset=13):
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, input_shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, output_shape)],
+                              initializer=list(initializers))
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="gradeline-fixtures")
+    m.ir_version = 7
+    onnx.checker.check_model(onnx.shape_inference.infer_shapes(m)) if output_shape else None
+    x = rng.standard_normal(input_shape).astype(np.float32)
+    session = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    y = session.run(None, {"x": x})[0]
+    onnx.save(m, OUT / f"{name}.onnx")
+    np.save(OUT / f"{name}.input.npy", x)
+    np.save(OUT / f"{name}.output.npy", y)
+    print(f"{name}: {input_shape} -> {list(y.shape)}")
+
+
+def weights(*shape):
+    return rng.standard_normal(shape).astype(np.float32) * 0.5
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    model("conv_groups_strides_dilations", [helper.make_node(
+        "Conv", ["x", "w", "b"], ["y"], group=2, strides=[2, 1], pads=[1, 0, 2, 1], dilations=[1, 2])],
+        [1, 4, 9, 7], None, [const("w", weights(6, 2, 3, 3)), const("b", weights(6))])
+    model("conv_same_upper", [helper.make_node("Conv", ["x", "w"], ["y"], auto_pad="SAME_UPPER", strides=[2, 2])],
+          [2, 3, 8, 7], None, [const("w", weights(5, 3, 3, 3))])
+    model("conv_pointwise", [helper.make_node("Conv", ["x", "w", "b"], ["y"])],
+          [1, 8, 6, 5], None, [const("w", weights(4, 8, 1, 1)), const("b", weights(4))])
+    model("conv_transpose", [helper.make_node(
+        "ConvTranspose", ["x", "w", "b"], ["y"], strides=[2, 2], pads=[1, 1, 0, 0], output_padding=[1, 0])],
+        [1, 3, 5, 4], None, [const("w", weights(3, 2, 3, 3)), const("b", weights(2))])
+    model("conv_transpose_groups_dilations", [helper.make_node(
+        "ConvTranspose", ["x", "w"], ["y"], group=2, strides=[1, 2], dilations=[2, 1])],
+        [1, 4, 5, 5], None, [const("w", weights(4, 3, 2, 2))])
+    model("maxpool_pads_ceil", [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2],
+                                                 pads=[1, 1, 1, 1], ceil_mode=1)], [1, 2, 8, 9], None)
+    model("maxpool_dilations", [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], dilations=[2, 2])],
+          [1, 2, 7, 7], None)
+    for include in (0, 1):
+        model(f"averagepool_count_include_pad_{include}", [helper.make_node(
+            "AveragePool", ["x"], ["y"], kernel_shape=[3, 2], strides=[2, 1], pads=[1, 0, 1, 1],
+            count_include_pad=include)], [1, 2, 7, 6], None)
+    model("activations", [
+        helper.make_node("LeakyRelu", ["x"], ["a"], alpha=0.2),
+        helper.make_node("Sigmoid", ["a"], ["b"]),
+        helper.make_node("Clip", ["b", "lo", "hi"], ["c"]),
+        helper.make_node("Relu", ["c"], ["y"])], [2, 3, 4, 5], None,
+        [const("lo", np.float32(0.3)), const("hi", np.float32(0.7))])
+    model("softmax_axis1", [helper.make_node("Softmax", ["x"], ["y"], axis=1)], [2, 6, 4, 3], None)
+    model("softmax_opset11_flatten", [helper.make_node("Softmax", ["x"], ["y"], axis=2)], [2, 3, 4, 5], None, opset=11)
+    model("add_mul_broadcast", [
+        helper.make_node("Add", ["x", "c"], ["a"]),
+        helper.make_node("Mul", ["d", "a"], ["y"])], [2, 3, 4, 5], None,
+        [const("c", weights(3, 1, 1)), const("d", weights(5))])
+    model("concat_with_constant", [helper.make_node("Concat", ["x", "k", "x"], ["y"], axis=1)], [1, 2, 3, 4], None,
+          [const("k", weights(1, 3, 3, 4))])
+    model("batchnorm", [helper.make_node("BatchNormalization", ["x", "s", "bias", "m", "v"], ["y"], epsilon=1e-3)],
+          [2, 3, 4, 4], None, [const("s", weights(3)), const("bias", weights(3)), const("m", weights(3)),
+                               const("v", np.abs(weights(3)) + 0.1)])
+    model("resize_linear_half_pixel", [helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="linear")],
+          [1, 2, 5, 4], None, [const("scales", np.array([1, 1, 2, 2], np.float32))])
+    model("resize_linear_align_corners_sizes", [helper.make_node(
+        "Resize", ["x", "", "", "sizes"], ["y"], mode="linear", coordinate_transformation_mode="align_corners")],
+        [1, 2, 5, 4], None, [const("sizes", np.array([1, 2, 9, 7], np.int64))])
+    model("resize_nearest_asymmetric_floor", [helper.make_node(
+        "Resize", ["x", "", "scales"], ["y"], mode="nearest", coordinate_transformation_mode="asymmetric",
+        nearest_mode="floor")], [1, 2, 4, 3], None, [const("scales", np.array([1, 1, 3, 2], np.float32))])
+    model("resize_nearest_half_pixel_round", [helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="nearest")],
+          [1, 1, 6, 6], None, [const("scales", np.array([1, 1, 0.5, 1.5], np.float32))])
+    model("upsample_opset9_nearest", [helper.make_node("Upsample", ["x", "scales"], ["y"], mode="nearest")],
+          [1, 2, 3, 4], None, [const("scales", np.array([1, 1, 2, 3], np.float32))], opset=9)
+    for mode in ("constant", "reflect", "edge"):
+        inputs = ["x", "pads", "value"] if mode == "constant" else ["x", "pads"]
+        model(f"pad_{mode}", [helper.make_node("Pad", inputs, ["y"], mode=mode)], [1, 2, 4, 5], None,
+              [const("pads", np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64)), const("value", np.float32(0.5))])
+    model("reshape_flatten_identity", [
+        helper.make_node("Constant", [], ["shape"], value=numpy_helper.from_array(np.array([0, -1, 4], np.int64))),
+        helper.make_node("Reshape", ["x", "shape"], ["a"]),
+        helper.make_node("Identity", ["a"], ["b"]),
+        helper.make_node("Flatten", ["b"], ["y"], axis=1)], [2, 3, 4, 2], None)
+
+
+if __name__ == "__main__":
+    main()
