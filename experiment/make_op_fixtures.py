@@ -27,7 +27,7 @@ def model(name, nodes, input_shape, output_shape, initializers=(), opset=13):
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="gradeline-fixtures")
     m.ir_version = 7
     onnx.checker.check_model(onnx.shape_inference.infer_shapes(m)) if output_shape else None
-    x = rng.standard_normal(input_shape).astype(np.float32)
+    x = rng.standard_normal([2 if d == "batch" else d for d in input_shape]).astype(np.float32)
     session = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
     y = session.run(None, {"x": x})[0]
     onnx.save(m, OUT / f"{name}.onnx")
@@ -96,6 +96,9 @@ def main():
         inputs = ["x", "pads", "value"] if mode == "constant" else ["x", "pads"]
         model(f"pad_{mode}", [helper.make_node("Pad", inputs, ["y"], mode=mode)], [1, 2, 4, 5], None,
               [const("pads", np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64)), const("value", np.float32(0.5))])
+    # A stand-in segmenter for the Models tests: 3 colour channels in, 6 class logits out.
+    model("tiny_segmenter", [helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])],
+          ["batch", 3, 8, 4], None, [const("w", weights(6, 3, 3, 3)), const("b", weights(6))])
     model("reshape_flatten_identity", [
         helper.make_node("Constant", [], ["shape"], value=numpy_helper.from_array(np.array([0, -1, 4], np.int64))),
         helper.make_node("Reshape", ["x", "shape"], ["a"]),

@@ -25,7 +25,7 @@ public final class WorkerService: ServiceLifecycle.Service {
         logger[metadataKey: "worker.id"] = "\(settings.workerID)"
         self.logger = logger
         handler = JobHandler(pipeline: pipeline,
-                             fingerprint: Fingerprint(config: pipeline.sha256, workerVersion: Gradeline.version),
+                             fingerprint: Fingerprint(config: pipeline.sha256, models: pipeline.modelHashes, workerVersion: Gradeline.version),
                              settings: settings)
     }
 

@@ -40,7 +40,7 @@ struct Bench: AsyncParsableCommand {
         let templates = try FleetClients.jobs(fromFiles: files, kioskID: "kiosk-bench")
         guard !templates.isEmpty else { throw ValidationError("give photo files") }
         let config = try PipelineConfig.load(file: pipeline)
-        let handler = JobHandler(pipeline: config, fingerprint: Fingerprint(config: config.sha256, workerVersion: Gradeline.version),
+        let handler = JobHandler(pipeline: config, fingerprint: Fingerprint(config: config.sha256, models: config.modelHashes, workerVersion: Gradeline.version),
                                  settings: settings)
 
         let listener = FleetClients.resultListener(url: url, name: "bench/results", settings: settings, logger: logger)

@@ -44,7 +44,7 @@ struct Grade: ParsableCommand {
 
     func run() throws {
         let config = try pipeline.load()
-        let fingerprint = Fingerprint(config: config.sha256, workerVersion: Gradeline.version)
+        let fingerprint = Fingerprint(config: config.sha256, models: config.modelHashes, workerVersion: Gradeline.version)
         let workerID = "local:\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
         var anyFailed = false
         for job in try jobs() {

@@ -1,5 +1,5 @@
-/// Model loading and inference functions. The damage model arrives with the model issue.
+/// Model loading and inference functions.
 public enum Models {
     /// Every Models function, registered under its config name.
-    public static let functions: [any PipelineFunction.Type] = []
+    public static let functions: [any PipelineFunction.Type] = [Segment.self]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import Yams
 
 /// A pipeline config, loaded from YAML and validated completely before any job runs.
@@ -21,6 +22,8 @@ public struct PipelineConfig: Sendable {
     public let normalized: String
     /// SHA-256 of `normalized`: equal for configs that mean the same, whatever their layout.
     public let sha256: String
+    /// The SHA-256 of each model file, by model name, for the result's fingerprint.
+    public let modelHashes: [String: String]
 
     /// Loads and validates the config at `path`.
     public static func load(file path: String, registry: Registry = .standard) throws(ConfigError)
@@ -47,8 +50,8 @@ public struct PipelineConfig: Sendable {
                 ($0.line ?? 0, $0.column ?? 0) < ($1.line ?? 0, $1.column ?? 0)
             })
         }
-        return PipelineConfig(file: file, main: main, normalized: normalized,
-                              sha256: SHA256.hex(normalized))
+        return PipelineConfig(file: file, main: main, normalized: normalized, sha256: SHA256.hex(normalized),
+                              modelHashes: loader.environment.models.mapValues(\.sha256))
     }
 
     /// Runs the `main:` pipelines in order on `request`, stopping at a rejection or failure.
@@ -64,14 +67,14 @@ public struct PipelineConfig: Sendable {
 /// The single pass that turns YAML into pipelines, collecting every problem on the way.
 private struct ConfigLoader {
     let file: String
-    let environment: ConfigEnvironment
+    var environment: ConfigEnvironment
     let registry: Registry
     var issues: [ConfigIssue] = []
     /// Set once a step's function is unknown, since later reads may miss its outputs.
     var unknownStepBefore = false
 
     /// The top-level keys a config may have.
-    static let sections = ["main", "pipelines"]
+    static let sections = ["main", "pipelines", "models"]
 
     init(file: String, environment: ConfigEnvironment, registry: Registry) {
         self.file = file
@@ -107,6 +110,7 @@ private struct ConfigLoader {
                 sections[name] = value
             }
         }
+        let models = readModels(sections["models"])
         let mainNames = readMain(sections["main"], rootMark: root.mark)
         let definitions = readPipelines(sections["pipelines"], rootMark: root.mark)
 
@@ -141,7 +145,64 @@ private struct ConfigLoader {
                                                       "params": .object($0.params)]) }),
             ]))
         }
-        return (pipelines, Self.canonicalJSON(.object(["main": .array(normalized)])))
+        return (pipelines, Self.canonicalJSON(.object(["main": .array(normalized), "models": .object(models)])))
+    }
+
+    /// Loads each model of `models:` once, checking its file's SHA-256; returns their normalized form.
+    private mutating func readModels(_ node: Node?) -> [String: JSONValue] {
+        guard let node else { return [:] }
+        guard case .mapping(let mapping) = node else {
+            issue(node.mark, "'models:' must map each model name to its file, sha256, input and output")
+            return [:]
+        }
+        var normalized: [String: JSONValue] = [:]
+        for (key, value) in mapping {
+            guard let name = key.string, !name.isEmpty, case .mapping(let settings) = value else {
+                issue(key.mark, "each model must be a name mapped to {file, sha256, input, output, threads}")
+                continue
+            }
+            environment.declaredModels.insert(name)
+            var reader = ParamReader(mapping: settings, stepMark: key.mark)
+            let file = reader.string("file")
+            let expected = reader.string("sha256", default: "")
+            let input = reader.string("input", default: "")
+            let output = reader.string("output", default: "")
+            let threads = reader.int("threads", default: 1, in: 1...64)
+            reader.finish()
+            for problem in reader.problems {
+                issue(problem.mark, "model '\(name)': \(problem.message)", suggestion: problem.suggestion)
+            }
+            guard reader.problems.isEmpty else { continue }
+            let path = file.hasPrefix("/") ? file : "\(environment.directory)/\(file)"
+            do {
+                let (model, digest) = try ModelStore.load(path: path, expectedSHA256: expected.isEmpty ? nil : expected)
+                if expected.isEmpty {
+                    issue(key.mark, "model '\(name)' has no sha256; add 'sha256: \(digest)' so that a changed file is caught")
+                    continue
+                }
+                let inputName = input.isEmpty ? model.inputs.first?.name ?? "" : input
+                let outputName = output.isEmpty ? model.outputs.first ?? "" : output
+                guard model.inputs.contains(where: { $0.name == inputName }) else {
+                    issue(key.mark, "model '\(name)' has no input '\(inputName)'; its inputs are \(model.inputs.map(\.name))",
+                          suggestion: Suggest.nearest(to: inputName, in: model.inputs.map(\.name)))
+                    continue
+                }
+                guard model.outputs.contains(outputName) else {
+                    issue(key.mark, "model '\(name)' has no output '\(outputName)'; its outputs are \(model.outputs)",
+                          suggestion: Suggest.nearest(to: outputName, in: model.outputs))
+                    continue
+                }
+                // OpenBLAS's thread count is process-wide: the last model's setting holds.
+                InferenceModel.setThreads(threads)
+                environment.models[name] = LoadedModel(name: name, file: path, sha256: digest, input: inputName,
+                                                       output: outputName, threads: threads, model: model)
+                normalized[name] = .object(["sha256": .string(digest), "input": .string(inputName),
+                                            "output": .string(outputName), "threads": .int(threads)])
+            } catch {
+                issue(key.mark, "model '\(name)': \(error)")
+            }
+        }
+        return normalized
     }
 
     private mutating func readMain(_ node: Node?, rootMark: Mark?) -> [(name: String, mark: Mark?)] {

@@ -102,6 +102,10 @@ public struct StepBuilder {
 public struct ConfigEnvironment: Sendable {
     /// The folder of the config file; relative paths in params are resolved against it.
     public var directory: String
+    /// The models of the config's `models:` section that loaded, by name.
+    public var models: [String: LoadedModel] = [:]
+    /// Every name in `models:`, loaded or not (a model that failed has its own error already).
+    public var declaredModels: Set<String> = []
 
     public init(directory: String) { self.directory = directory }
 }

@@ -33,6 +33,18 @@ enum Fixtures {
         }
     }
 
+    /// The messages of a config load that must fail.
+    static func problemsIn(_ load: () throws -> PipelineConfig) -> [String] {
+        do {
+            _ = try load()
+            return []
+        } catch let error as ConfigError {
+            return error.issues.map(\.description)
+        } catch {
+            return ["\(error)"]
+        }
+    }
+
     static let basicYAML = """
         main: [decode, preprocess]
         pipelines:
