@@ -96,13 +96,14 @@ let package = Package(
             name: "GradelineBench",
             dependencies: [
                 "Core",
+                "Inference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources/GradelineBench"
         ),
         .testTarget(
             name: "CoreTests",
-            dependencies: ["Core", "CPNG"]
+            dependencies: ["Core", "CPNG", "Inference"]
         ),
         .testTarget(
             name: "InferenceTests",

@@ -108,8 +108,28 @@ public final class InferenceModel: Sendable {
         for output in graph.outputs where !known.contains(output) {
             throw InferenceError(.malformedModel, "graph output '\(output)' is produced by no node")
         }
-        self.steps = steps
+        self.steps = Self.fuseRelu(steps, outputs: Set(graph.outputs))
         self.constants = constants
+    }
+
+    /// Folds each Relu into the Conv before it when nothing else reads the Conv's output; the
+    /// Relu step becomes a pass-through.
+    private static func fuseRelu(_ steps: [LoadedStep], outputs: Set<String>) -> [LoadedStep] {
+        var readers: [String: Int] = [:]
+        for step in steps { for name in step.inputs { readers[name, default: 0] += 1 } }
+        var fused = steps
+        for (index, step) in steps.enumerated() {
+            guard let activation = step.op as? Activation, case .relu = activation.function,
+                  let producer = fused.firstIndex(where: { $0.output == step.inputs[0] }),
+                  var convolution = fused[producer].op as? Convolution, !convolution.fusedRelu,
+                  readers[step.inputs[0]] == 1, !outputs.contains(step.inputs[0]) else { continue }
+            convolution.fusedRelu = true
+            fused[producer] = LoadedStep(op: convolution, inputs: fused[producer].inputs, output: fused[producer].output,
+                                         label: fused[producer].label)
+            fused[index] = LoadedStep(op: Reshape(rule: .same, label: step.label), inputs: step.inputs,
+                                      output: step.output, label: step.label)
+        }
+        return fused
     }
 
     /// Sets how many threads OpenBLAS uses for the convolutions, for the whole process.

@@ -9,6 +9,8 @@ struct Convolution: Operator {
     let group: Int
     let window: Window2D
     let label: String
+    /// Set when the Relu that follows was folded into this convolution's last pass.
+    var fusedRelu = false
 
     init(_ node: NodeContext) throws {
         try node.allowOnly(["kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"])
@@ -82,10 +84,13 @@ struct Convolution: Operator {
                                     Int32(k), 1, a, Int32(k), b, Int32(rows * outW), 0, target + row * outW, Int32(plane))
                         row += rows
                     }
-                    if let bias {
-                        for c in 0..<outPerGroup {
-                            let value = bias[g * outPerGroup + c]
-                            let base = target + c * plane
+                    // Bias and the fused Relu in one pass over the output.
+                    for c in 0..<outPerGroup where bias != nil || fusedRelu {
+                        let value = bias?[g * outPerGroup + c] ?? 0
+                        let base = target + c * plane
+                        if fusedRelu {
+                            for i in 0..<plane { base[i] = max(base[i] + value, 0) }
+                        } else {
                             for i in 0..<plane { base[i] += value }
                         }
                     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Foundation
+import Inference
 
 /// `gradeline-bench`: the Swift side of the benchmarks under bench/.
 @main
@@ -8,7 +9,7 @@ struct GradelineBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gradeline-bench",
         abstract: "Times Gradeline's code for the scripts in bench/, which compare it with a baseline.",
-        subcommands: [PNGDecode.self])
+        subcommands: [PNGDecode.self, Inference.self])
 }
 
 /// Decodes files with `PNG.decode` and prints the time of each decode.
@@ -37,6 +38,31 @@ struct PNGDecode: ParsableCommand {
                 line += String(format: " %.4f", Double(seconds) * 1e3 + Double(attoseconds) / 1e15)
             }
             print(line + String(format: " mp=%.6f", megapixels))
+        }
+    }
+}
+
+/// Runs a model on a .npy input and prints the time of each run.
+struct Inference: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inference",
+        abstract: "Prints each run's milliseconds, one per line, after one warm-up run.")
+
+    @Option var model: String
+    @Option var input: String
+    @Option var threads = 1
+    @Option var runs = 10
+
+    func run() throws {
+        InferenceModel.setThreads(threads)
+        let loaded = try InferenceModel(contentsOf: model)
+        let tensor = try NPY.read(input)
+        _ = try loaded.run(tensor, threads: threads)
+        for _ in 0..<runs {
+            let start = ContinuousClock.now
+            _ = try loaded.run(tensor, threads: threads)
+            let (seconds, attoseconds) = start.duration(to: .now).components
+            print(String(format: "%.3f", Double(seconds) * 1e3 + Double(attoseconds) / 1e15))
         }
     }
 }

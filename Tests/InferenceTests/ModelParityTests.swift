@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+@testable import Inference
+
+/// The shipped model against onnxruntime's logits on a preprocessed sample photo
+/// (experiment/reference.py writes them).
+@Suite("The shipped damage model matches onnxruntime")
+struct ModelParityTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("logits within 1e-4 of onnxruntime, and the same argmax on at least 99.99% of pixels",
+          arguments: [1, 2])
+    func logitsMatch(threads: Int) throws {
+        let parity = Self.repository.appendingPathComponent("Tests/Fixtures/parity").path
+        let model = try InferenceModel(contentsOf: Self.repository.appendingPathComponent("models/damage-seg.onnx").path)
+        let input = try NPY.read("\(parity)/phone-02-front.input.npy")
+        let expected = try NPY.read("\(parity)/phone-02-front.logits.npy")
+        let logits = try #require(try model.run(input, threads: threads)["logits"])
+        #expect(logits.shape == expected.shape)
+        let worst = zip(logits.data, expected.data).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst <= 1e-4, "max abs difference \(worst)")
+        let (classes, plane) = (expected.shape[1], expected.shape[2] * expected.shape[3])
+        var agree = 0
+        for pixel in 0..<plane {
+            func argmax(_ values: [Float]) -> Int {
+                (0..<classes).max { values[$0 * plane + pixel] < values[$1 * plane + pixel] }!
+            }
+            if argmax(logits.data) == argmax(expected.data) { agree += 1 }
+        }
+        let agreement = Double(agree) / Double(plane)
+        #expect(agreement >= 0.9999, "argmax agreement \(agreement)")
+    }
+}
