@@ -2,16 +2,19 @@
 # A private RabbitMQ node for the demo and the tests, living in a folder of its own, started
 # without Debian's wrapper (which switches to the rabbitmq user).
 #
-#   bash scripts/rabbitmq.sh start|stop|restart|status|env [NAME] [PORT]
+#   bash scripts/rabbitmq.sh start|stop|restart|status|env [NAME] [PORT] [TLS_PORT]
 #
 # NAME (default "demo") picks the folder run/rabbitmq-NAME and the node gradeline-NAME@localhost;
-# PORT defaults to 5679. `env` prints the variables to reach it (GRADELINE_AMQP_URL, ...).
+# PORT defaults to 5679. With TLS_PORT, the node also listens for amqps:// there, with a CA and
+# a certificate for localhost made here by openssl. `env` prints the variables to reach it
+# (GRADELINE_AMQP_URL, and with TLS GRADELINE_AMQPS_URL and GRADELINE_AMQP_CACERT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command="${1:-status}"
 name="${2:-demo}"
 port="${3:-5679}"
+tls_port="${4:-}"
 base="$PWD/run/rabbitmq-$name"
 node="gradeline-$name@localhost"
 server=$(ls -d /usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin 2>/dev/null | sort -V | tail -1)
@@ -33,6 +36,20 @@ export RABBITMQ_ENABLED_PLUGINS=""
 
 ctl() { "$server/rabbitmqctl" -n "$node" "$@"; }
 
+# A private CA and a server certificate for localhost (and 127.0.0.1), for the TLS listener.
+make_certificates() {
+    local tls="$base/tls"
+    [[ -f "$tls/server.pem" ]] && return
+    mkdir -p "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=Gradeline test CA" \
+        -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$tls/server.key" -out "$tls/server.csr" 2>/dev/null
+    printf "subjectAltName=DNS:localhost,IP:127.0.0.1\n" > "$tls/san.ext"
+    openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 30 \
+        -extfile "$tls/san.ext" -out "$tls/server.pem" 2>/dev/null
+    chmod 644 "$tls"/*
+}
+
 start() {
     mkdir -p "$base/log" "$base/mnesia"
     [[ -f "$base/enabled_plugins" ]] || echo "[]." > "$base/enabled_plugins"
@@ -43,6 +60,17 @@ disk_free_limit.absolute = 50MB
 log.file.level = warning
 log.console = false
 CONF
+    if [[ -n "$tls_port" ]]; then
+        make_certificates
+        cat >> "$base/rabbitmq.conf" <<CONF
+listeners.ssl.default = 127.0.0.1:$tls_port
+ssl_options.cacertfile = $base/tls/ca.pem
+ssl_options.certfile = $base/tls/server.pem
+ssl_options.keyfile = $base/tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+CONF
+    fi
     if ctl status >/dev/null 2>&1; then
         echo "rabbitmq.sh: $node is already running on port $port"
         return
@@ -78,6 +106,10 @@ case "$command" in
         echo "export GRADELINE_RABBITMQ_NODE=$node"
         echo "export GRADELINE_RABBITMQ_HOME=$base"
         echo "export GRADELINE_RABBITMQCTL=$server/rabbitmqctl"
+        if [[ -n "$tls_port" ]]; then
+            echo "export GRADELINE_AMQPS_URL=amqps://guest:guest@localhost:$tls_port/"
+            echo "export GRADELINE_AMQP_CACERT=$base/tls/ca.pem"
+        fi
         ;;
-    *) echo "usage: rabbitmq.sh start|stop|restart|status|env [NAME] [PORT]" >&2; exit 2 ;;
+    *) echo "usage: rabbitmq.sh start|stop|restart|status|env [NAME] [PORT] [TLS_PORT]" >&2; exit 2 ;;
 esac

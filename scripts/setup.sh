@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 configuration="${1:-debug}"
 
 # C libraries the Swift targets link, and the tools the scripts use.
-apt_packages=(pkg-config libpng-dev libssl-dev zlib1g-dev librabbitmq-dev rabbitmq-server)
+apt_packages=(pkg-config libpng-dev libssl-dev zlib1g-dev librabbitmq-dev rabbitmq-server openssl
+    libopenblas-dev)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh debug || exit 1
 
 # A private broker for the fleet tests, on its own port and folder; stopped on exit.
-bash scripts/rabbitmq.sh start test 5689 || exit 1
+bash scripts/rabbitmq.sh start test 5689 5690 || exit 1
 trap 'bash scripts/rabbitmq.sh stop test 5689 >/dev/null 2>&1' EXIT
-eval "$(bash scripts/rabbitmq.sh env test 5689)"
-export GRADELINE_TEST_AMQP_URL="$GRADELINE_AMQP_URL"
+eval "$(bash scripts/rabbitmq.sh env test 5689 5690)"
+export GRADELINE_TEST_AMQP_URL="$GRADELINE_AMQP_URL" GRADELINE_TEST_AMQPS_URL="$GRADELINE_AMQPS_URL"
 
 status=0
 echo "== swift test"

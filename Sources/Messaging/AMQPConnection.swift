@@ -30,7 +30,7 @@ final class AMQPConnection {
 
     /// Connects, logs in and opens `channels`. Cleans up a half-made connection on failure.
     static func open(_ url: AMQPURL, heartbeatSeconds: Int, timeoutSeconds: Int, channels: [UInt16],
-                     name: String, generation: Int) throws(AMQPError) -> AMQPConnection {
+                     name: String, generation: Int, caCertificateFile: String? = nil) throws(AMQPError) -> AMQPConnection {
         guard let state = amqp_new_connection() else {
             throw AMQPError(.library, "no memory for an AMQP connection")
         }
@@ -43,7 +43,7 @@ final class AMQPConnection {
             // TLS verifies the broker's certificate and host name against the system's CAs.
             amqp_ssl_socket_set_verify_peer(socket, 1)
             amqp_ssl_socket_set_verify_hostname(socket, 1)
-            if let caFile = ProcessInfo.processInfo.environment["GRADELINE_AMQP_CACERT"] {
+            if let caFile = caCertificateFile {
                 let status = amqp_ssl_socket_set_cacert(socket, caFile)
                 if status != AMQP_STATUS_OK.rawValue { throw AMQPError.library(status, "CA file \(caFile)") }
             }

@@ -2,6 +2,7 @@ import Core
 import Fleet
 import Foundation
 import Messaging
+import Synchronization
 import Testing
 
 /// The fleet against a real RabbitMQ that the test command starts. They run one at a time,
@@ -209,4 +210,34 @@ struct FleetEndToEndTests {
             #expect(harness.worker("w1")?.isRunning == true)
         }
     }
+
+    @Test("while the broker blocks publishers (a memory alarm), publishes wait, then complete")
+    func blockedConnection() async throws {
+        try await FleetHarness.with { harness in
+            let job = harness.job("blocked")
+            try TestBroker.ctl(["set_vm_memory_high_watermark", "0"])
+            let confirmed = Flag()
+            let publishing = Task {
+                try await harness.submit([job])
+                confirmed.set()
+            }
+            try await Task.sleep(for: .seconds(2))
+            let confirmedWhileBlocked = confirmed.isSet
+            try TestBroker.ctl(["set_vm_memory_high_watermark", "0.4"])
+            try await publishing.value
+            #expect(!confirmedWhileBlocked, "the broker confirmed a publish while it blocked publishers")
+            #expect(confirmed.isSet)
+            #expect(harness.publisher.isConnected, "being blocked is not a reason to reconnect")
+            try harness.startWorker("w1")
+            let results = try await harness.results(for: [job.jobID])
+            #expect(results[job.jobID]?.status == "graded")
+        }
+    }
+}
+
+/// A flag set once, from any task.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }

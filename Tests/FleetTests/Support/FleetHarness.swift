@@ -21,21 +21,25 @@ enum TestBroker {
 
     /// Stops and starts the broker application, dropping every connection; queues survive.
     static func restart() throws {
+        try ctl(["stop_app"])
+        try ctl(["start_app"])
+    }
+
+    /// Runs rabbitmqctl against the test node.
+    static func ctl(_ arguments: [String]) throws {
         let environment = ProcessInfo.processInfo.environment
         guard let ctl = environment["GRADELINE_RABBITMQCTL"], let node = environment["GRADELINE_RABBITMQ_NODE"],
               let home = environment["GRADELINE_RABBITMQ_HOME"] else {
-            throw HarnessError("GRADELINE_RABBITMQCTL, GRADELINE_RABBITMQ_NODE and GRADELINE_RABBITMQ_HOME are needed to restart the broker")
+            throw HarnessError("GRADELINE_RABBITMQCTL, GRADELINE_RABBITMQ_NODE and GRADELINE_RABBITMQ_HOME are needed to control the broker")
         }
-        for command in ["stop_app", "start_app"] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: ctl)
-            process.arguments = ["-n", node, command]
-            process.environment = environment.merging(["HOME": home]) { $1 }
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw HarnessError("rabbitmqctl \(command) failed") }
-        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ctl)
+        process.arguments = ["-n", node] + arguments
+        process.environment = environment.merging(["HOME": home]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw HarnessError("rabbitmqctl \(arguments.joined(separator: " ")) failed") }
     }
 }
 

@@ -1,0 +1,70 @@
+"""Writes models/MODEL_CARD.md from models/damage-seg.metrics.json (which train.py writes).
+
+    python3 experiment/model_card.py
+"""
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    summary = json.loads((ROOT / "models" / "damage-seg.metrics.json").read_text())
+    training, metrics = summary["training"], summary["held_out_metrics"]
+    rows = "\n".join(f"| {name} | {m['iou']:.3f} | {m['dice']:.3f} | {m['pixels']} |" for name, m in metrics.items())
+    damage = [metrics[c] for c in ("crack", "scratch", "chip")]
+    card = f"""# Model card: damage-seg
+
+A small U-Net that segments phone photos into {len(summary['classes'])} classes: {", ".join(summary['classes'])}.
+It is trained only on synthetic kiosk photos that `experiment/gradeline_experiment/synth.py`
+renders, and is meant for Gradeline's tests and demos, not for grading real phones.
+
+| | |
+|---|---|
+| file | `models/{summary['file']}` |
+| SHA-256 | `{summary['sha256']}` |
+| input | `{summary['input']['name']}`: {summary['input']['shape']}, {summary['input']['layout']} |
+| preprocessing | {summary['input']['preprocess']} |
+| output | `{summary['output']['name']}`: {summary['output']['shape']}, one logit per class |
+| ONNX opset | 13 |
+
+## Training
+
+- Data: {training['train_photos']} training photos (generator seed {training['seed']}) and {training['val_photos']}
+  held-out photos (seed {training['seed'] + 1000}), each a 720x1440 render resized to 256x512 with the
+  serving pipeline's area filter; labels resized with nearest.
+- {training['steps']} steps of Adam (learning rate {training['lr']}, cosine decay) in {training['minutes']} minutes on
+  {training['threads']} CPU threads, batch {training['batch']} of random {training['crop'][0]}x{training['crop'][1]} crops (half centred on
+  damage), horizontal flips; cross-entropy with class weights {training['class_weights']}.
+- PyTorch {training['torch']} (Debian's python3-torch).
+- Commands, from the repository root:
+
+  ```sh
+  {training['commands'][0]}
+  {training['commands'][1]}
+  python3 experiment/reference.py     # parity fixtures, with onnxruntime
+  python3 experiment/model_card.py    # this file
+  ```
+
+## Held-out metrics (full 512x256 photos, argmax of the logits)
+
+| class | IoU | Dice | pixels |
+|---|---|---|---|
+{rows}
+
+Damage classes are rare (together about 0.2% of pixels) and thin: a scratch is often one pixel
+wide at 256x512. Their scores are what to watch when the generator or the network changes.
+Mean damage IoU: {sum(d['iou'] for d in damage) / 3:.3f}.
+
+## Limits
+
+- Synthetic data only: real lighting, reflections, cases, stickers and camera noise are not
+  modelled. The Checker functions exist to refuse inputs far from this distribution.
+- Fixed input size 512x256 (portrait); the batch size is free.
+"""
+    (ROOT / "models" / "MODEL_CARD.md").write_text(card)
+    print("wrote models/MODEL_CARD.md")
+
+
+if __name__ == "__main__":
+    main()
