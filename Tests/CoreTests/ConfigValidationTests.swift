@@ -64,7 +64,7 @@ struct ConfigValidationTests {
         #expect(problems == [
             "test.yaml:5:23: pipeline 'p', step 2 (resize): param 'width' must be an integer from 1 to 16384, not 'wide'",
             "test.yaml:5:37: pipeline 'p', step 2 (resize): param 'height' must be an integer from 1 to 16384, not '0'",
-            "test.yaml:5:48: pipeline 'p', step 2 (resize): param 'filter' must be one of 'nearest', 'bilinear', not 'cubic'",
+            "test.yaml:5:48: pipeline 'p', step 2 (resize): param 'filter' must be one of 'nearest', 'bilinear', 'area', not 'cubic'",
         ])
     }
 
@@ -178,7 +178,7 @@ struct ConfigValidationTests {
     @Test("unknown sections, missing sections and bad YAML are errors")
     func structuralMistakes() {
         #expect(Fixtures.problems("mian: [p]\npipelines: {}\n").contains(
-            "test.yaml:1:1: unknown section 'mian'; a config has 'main' and 'pipelines'; did you mean 'main'?"))
+            "test.yaml:1:1: unknown section 'mian'; a config has 'main', 'pipelines' and optionally 'models'; did you mean 'main'?"))
         #expect(Fixtures.problems("main: [p]\n") == [
             "test.yaml:1:1: missing section 'pipelines:', which defines each pipeline's steps",
             "test.yaml:1:8: main lists pipeline 'p', which 'pipelines:' does not define",

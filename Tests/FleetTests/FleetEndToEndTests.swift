@@ -11,8 +11,7 @@ import Testing
 struct FleetEndToEndTests {
     @Test("submitted jobs are graded, with results matching the pipeline run locally")
     func gradedLikeLocal() async throws {
-        try await FleetHarness.with(pipeline: try String(contentsOf: FleetHarness.repository
-            .appendingPathComponent("config/pipeline.yaml"), encoding: .utf8)) { harness in
+        try await FleetHarness.with(pipeline: "@" + FleetHarness.repository.appendingPathComponent("config/pipeline.yaml").path) { harness in
             try harness.startWorker("w1")
             let samples = FleetHarness.repository.appendingPathComponent("samples").path
             let jobs = try FleetClients.jobs(fromFiles: ["phone-01-front", "phone-01-back", "phone-02-front"].map {

@@ -102,7 +102,7 @@ private struct ConfigLoader {
         for (key, value) in top {
             let name = key.string ?? ""
             if !Self.sections.contains(name) {
-                issue(key.mark, "unknown section '\(name)'; a config has \(Self.sections.map { "'\($0)'" }.joined(separator: " and "))",
+                issue(key.mark, "unknown section '\(name)'; a config has 'main', 'pipelines' and optionally 'models'",
                       suggestion: Suggest.nearest(to: name, in: Self.sections))
             } else if sections[name] != nil {
                 issue(key.mark, "section '\(name)' appears twice")

@@ -85,6 +85,8 @@ final class FleetHarness: Sendable {
             - normalize: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}
         """
 
+    /// `pipeline` is YAML text, or `@path` for a config file to use where it is (so that its
+    /// relative model paths resolve).
     init(pipeline: String = FleetHarness.testPipeline, concurrency: Int = 1, retryDelaysMs: [Int] = [200, 400],
          deliveryLimit: Int = 5, maxMessageBytes: Int = 8 << 20, shutdownDeadlineSeconds: Double = 20) async throws {
         let url = try TestBroker.url
@@ -105,8 +107,12 @@ final class FleetHarness: Sendable {
         }
         settings.topology.deliveryLimit = deliveryLimit
         self.settings = settings
-        pipelineFile = directory.appendingPathComponent("pipeline.yaml")
-        try pipeline.write(to: pipelineFile, atomically: true, encoding: .utf8)
+        if pipeline.hasPrefix("@") {
+            pipelineFile = URL(fileURLWithPath: String(pipeline.dropFirst()))
+        } else {
+            pipelineFile = directory.appendingPathComponent("pipeline.yaml")
+            try pipeline.write(to: pipelineFile, atomically: true, encoding: .utf8)
+        }
         settingsFile = directory.appendingPathComponent("worker.yaml")
         let topology = settings.topology
         try """
