@@ -38,12 +38,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // OpenBLAS's CBLAS, for the convolutions.
+        // OpenBLAS's CBLAS, for transposed convolutions and the fallback convolution path.
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas"),
+        // oneDNN behind a small shim: the convolutions.
+        .target(
+            name: "CDNNL",
+            linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]
+        ),
         // Reads ONNX models and runs them; knows nothing of pipelines.
         .target(
             name: "Inference",
             dependencies: [
+                "CDNNL",
                 "COpenBLAS",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

@@ -11,7 +11,7 @@ configuration="${1:-debug}"
 
 # C libraries the Swift targets link, and the tools the scripts use.
 apt_packages=(pkg-config libpng-dev libssl-dev zlib1g-dev librabbitmq-dev rabbitmq-server openssl
-    libopenblas-dev)
+    libopenblas-dev libdnnl-dev)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

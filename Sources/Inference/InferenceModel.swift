@@ -1,3 +1,4 @@
+import CDNNL
 import COpenBLAS
 import Foundation
 import Synchronization
@@ -132,9 +133,14 @@ public final class InferenceModel: Sendable {
         return fused
     }
 
-    /// Sets how many threads OpenBLAS uses for the convolutions, for the whole process.
+    /// With GRADELINE_INFERENCE_PROFILE=1, each run prints every step's time to standard error.
+    static let profiling = ProcessInfo.processInfo.environment["GRADELINE_INFERENCE_PROFILE"] == "1"
+
+    /// Sets how many threads oneDNN (convolutions) and OpenBLAS (transposed convolutions) use,
+    /// for the whole process.
     public static func setThreads(_ threads: Int) {
         openblas_set_num_threads(Int32(max(1, threads)))
+        cdnnl_set_threads(Int32(max(1, threads)))
     }
 
     /// Runs the model on its single input; returns every graph output.
@@ -161,7 +167,11 @@ public final class InferenceModel: Sendable {
         for (name, slot) in plan.inputSlots {
             feeds[name]!.data.withUnsafeBufferPointer { buffers[slot].update(from: $0.baseAddress!, count: $0.count) }
         }
+        let profiling = Self.profiling
+        var profile: [(String, Duration)] = []
         for planned in plan.steps {
+            let started = profiling ? ContinuousClock.now : nil
+            defer { if let started { profile.append((planned.step.label, started.duration(to: .now))) } }
             var retained: [NDArray] = []
             let refs = planned.inputs.map { location, shape -> TensorRef in
                 switch location {
@@ -179,6 +189,10 @@ public final class InferenceModel: Sendable {
                 if case .constant = location { ref.pointer.deallocate() }
             }
             _ = retained
+        }
+        if profiling {
+            let lines = profile.map { "\($0.1) \($0.0)" }.joined(separator: "\n")
+            FileHandle.standardError.write(Data("inference profile:\n\(lines)\n".utf8))
         }
         var results: [String: NDArray] = [:]
         for (name, location, shape) in plan.outputs {

@@ -1,4 +1,6 @@
+import CDNNL
 import COpenBLAS
+import Synchronization
 
 /// Conv: 2-D convolution with pads, strides, dilations and groups, as im2col and SGEMM.
 struct Convolution: Operator {
@@ -11,6 +13,8 @@ struct Convolution: Operator {
     let label: String
     /// Set when the Relu that follows was folded into this convolution's last pass.
     var fusedRelu = false
+    /// oneDNN plans, one per input shape and Relu setting.
+    let plans = DNNLPlans()
 
     init(_ node: NodeContext) throws {
         try node.allowOnly(["kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"])
@@ -52,6 +56,35 @@ struct Convolution: Operator {
     }
 
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let x = inputs[0]
+        let pads = window.output(height: x.shape[2], width: x.shape[3]).2
+        if let plan = plans.plan(for: x.shape, relu: fusedRelu, make: { makePlan(x.shape, pads) }) {
+            var message = [CChar](repeating: 0, count: 256)
+            let status = weights.withUnsafeBufferPointer { weights in
+                (bias ?? []).withUnsafeBufferPointer { bias in
+                    cdnnl_conv_run(plan.pointer, x.pointer, weights.baseAddress, bias.baseAddress, output.pointer,
+                                   &message, message.count)
+                }
+            }
+            if status == 0 { return }
+            // A failed oneDNN run falls through to the SGEMM path, which computes the same.
+        }
+        runGEMM(inputs, output)
+    }
+
+    /// A oneDNN plan for this input shape, or nil when oneDNN cannot make one.
+    private func makePlan(_ shape: [Int], _ pads: (Int, Int, Int, Int)) -> DNNLPlan? {
+        var message = [CChar](repeating: 0, count: 256)
+        let pointer = cdnnl_conv_create(
+            Int32(shape[0]), Int32(shape[1]), Int32(shape[2]), Int32(shape[3]), Int32(outChannels),
+            Int32(window.kernel.0), Int32(window.kernel.1), Int32(window.strides.0), Int32(window.strides.1),
+            Int32(window.dilations.0), Int32(window.dilations.1), Int32(pads.0), Int32(pads.1), Int32(pads.2), Int32(pads.3),
+            Int32(group), bias == nil ? 0 : 1, fusedRelu ? 1 : 0, &message, message.count)
+        return pointer.map(DNNLPlan.init)
+    }
+
+    /// im2col and OpenBLAS SGEMM: the path when oneDNN cannot run a shape.
+    func runGEMM(_ inputs: [TensorRef], _ output: TensorRef) {
         let x = inputs[0]
         let (batch, inH, inW) = (x.shape[0], x.shape[2], x.shape[3])
         let (outH, outW, pads) = window.output(height: inH, width: inW)
@@ -133,6 +166,33 @@ struct Convolution: Operator {
                 }
             }
         }
+    }
+}
+
+/// One oneDNN convolution plan.
+///
+/// - Important: `@unchecked Sendable` is safe here: the plan is immutable after creation, and
+///   `cdnnl_conv_run` gives every run its own stream, memory objects and scratchpad.
+final class DNNLPlan: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+
+    deinit { cdnnl_conv_destroy(pointer) }
+
+    var implementation: String { String(cString: cdnnl_conv_implementation(pointer)) }
+}
+
+/// The oneDNN plans of one Conv node, made on first use for each input shape.
+final class DNNLPlans: Sendable {
+    private let plans = Mutex<[String: DNNLPlan?]>([:])
+
+    func plan(for shape: [Int], relu: Bool, make: () -> DNNLPlan?) -> DNNLPlan? {
+        let key = "\(shape)\(relu)"
+        if let cached = plans.withLock({ $0[key] }) { return cached }
+        let made = make()
+        plans.withLock { $0[key] = made }
+        return made
     }
 }
 
