@@ -89,6 +89,7 @@ public final class WorkerService: ServiceLifecycle.Service {
     func process(_ delivery: Delivery, slots: Slots, consumer: AMQPClient, publisher: AMQPClient) async {
         inFlight.withLock { $0 += 1 }
         defer { inFlight.withLock { $0 -= 1 } }
+        logger.debug("job started", metadata: [LogKey.jobID: "\(delivery.properties.messageID ?? "?")"])
         let plan = await withCheckedContinuation { continuation in
             pipelineQueue.async { continuation.resume(returning: self.handler.handle(delivery)) }
         }

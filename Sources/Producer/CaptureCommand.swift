@@ -50,33 +50,10 @@ struct CaptureCommand: AsyncParsableCommand {
 
         let started = Capture(capturedAt: Job.rfc3339(Date()))
         let (out, count) = (self.out, self.count)
-        let deadline = ContinuousClock.now + .seconds(timeout)
-        let capture = await withTaskGroup(of: Capture?.self) { group in
-            group.addTask {
-                try? await Task.sleep(until: deadline)
-                return nil
-            }
-            group.addTask {
-                var capture = started
-                // Ends early when the deadline cancels it: AsyncStream iteration honours cancellation.
-                for await delivery in client.deliveries {
-                    client.ack(delivery)
-                    Self.record(delivery, into: &capture, out: out, jobsExchange: topology.jobsExchange)
-                    try? capture.save(out)
-                    if capture.entries.filter({ $0.result != nil }).count >= count { break }
-                }
-                return capture
-            }
-            var capture = started
-            while let finished = await group.next() {
-                if let finished {
-                    capture = finished
-                    break
-                }
-                group.cancelAll()
-            }
-            group.cancelAll()
-            return capture
+        let capture = await consume(client, from: started, timeout: timeout) { capture, delivery in
+            Self.record(delivery, into: &capture, out: out, jobsExchange: topology.jobsExchange)
+            try? capture.save(out)
+            return capture.entries.filter({ $0.result != nil }).count >= count
         }
         try capture.save(out)
         await client.shutdown()
@@ -189,32 +166,11 @@ struct Replay: AsyncParsableCommand {
 
     /// The first result for each job id, until all came or the timeout passed.
     static func collect(from listener: AMQPClient, jobIDs: Set<String>, timeout: Double) async -> [String: GradingResult] {
-        await withTaskGroup(of: [String: GradingResult]?.self) { group in
-            group.addTask {
-                try? await Task.sleep(for: .seconds(timeout))
-                return nil
-            }
-            group.addTask {
-                var results: [String: GradingResult] = [:]
-                for await delivery in listener.deliveries {
-                    listener.ack(delivery)
-                    guard let result = try? GradingResult.parse(delivery.body), jobIDs.contains(result.jobID),
-                          results[result.jobID] == nil else { continue }
-                    results[result.jobID] = result
-                    if results.count == jobIDs.count { break }
-                }
-                return results
-            }
-            var results: [String: GradingResult] = [:]
-            while let finished = await group.next() {
-                if let finished {
-                    results = finished
-                    break
-                }
-                group.cancelAll()
-            }
-            group.cancelAll()
-            return results
+        await consume(listener, from: [String: GradingResult](), timeout: timeout) { results, delivery in
+            guard let result = try? GradingResult.parse(delivery.body), jobIDs.contains(result.jobID),
+                  results[result.jobID] == nil else { return false }
+            results[result.jobID] = result
+            return results.count == jobIDs.count
         }
     }
 }

@@ -132,37 +132,16 @@ struct ResultPrinter {
 
     /// Prints until every job has a result or `timeout` passes; returns the job ids still waiting.
     func collect(from listener: AMQPClient, jobIDs: Set<String>, timeout: Double) async -> Set<String> {
-        await withTaskGroup(of: Set<String>?.self) { group in
-            group.addTask {
-                try? await Task.sleep(for: .seconds(timeout))
-                return nil
+        await consume(listener, from: jobIDs, timeout: timeout) { remaining, delivery in
+            guard let result = try? GradingResult.parse(delivery.body), remaining.remove(result.jobID) != nil else {
+                return false
             }
-            group.addTask {
-                var remaining = jobIDs
-                // Ends early when the timer cancels it: AsyncStream iteration honours cancellation.
-                for await delivery in listener.deliveries {
-                    listener.ack(delivery)
-                    guard let result = try? GradingResult.parse(delivery.body),
-                          remaining.remove(result.jobID) != nil else { continue }
-                    FileHandle.standardOutput.write(Data((render(result) + "\n").utf8))
-                    if let saveDirectory {
-                        let path = "\(saveDirectory)/\(Capture.fileName(result.jobID))"
-                        try? Data(result.json(pretty: true).utf8).write(to: URL(fileURLWithPath: path))
-                    }
-                    if remaining.isEmpty { break }
-                }
-                return remaining
+            FileHandle.standardOutput.write(Data((render(result) + "\n").utf8))
+            if let saveDirectory {
+                let path = "\(saveDirectory)/\(Capture.fileName(result.jobID))"
+                try? Data(result.json(pretty: true).utf8).write(to: URL(fileURLWithPath: path))
             }
-            var remaining = jobIDs
-            while let finished = await group.next() {
-                if let finished {
-                    remaining = finished
-                    break
-                }
-                group.cancelAll()
-            }
-            group.cancelAll()
-            return remaining
+            return remaining.isEmpty
         }
     }
 

@@ -188,7 +188,7 @@ final class FleetHarness: Sendable {
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["GRADELINE_WORKER_ID"] = name
-        environment["GRADELINE_LOG_LEVEL"] = "info"
+        environment["GRADELINE_LOG_LEVEL"] = "debug"
         environment.removeValue(forKey: "GRADELINE_AMQP_URL")
         process.environment = environment
         process.currentDirectoryURL = Self.repository
@@ -209,10 +209,10 @@ final class FleetHarness: Sendable {
         (try? String(contentsOf: directory.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
     }
 
-    /// Waits until the worker's log contains `text`.
-    func waitForLog(_ name: String, containing text: String, timeout: Duration = .seconds(20)) async throws {
+    /// Waits until the worker's log contains `text` at least `count` times.
+    func waitForLog(_ name: String, containing text: String, count: Int = 1, timeout: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + timeout
-        while !log(name).contains(text) {
+        while log(name).components(separatedBy: text).count - 1 < count {
             guard ContinuousClock.now < deadline else {
                 throw HarnessError("worker \(name) never logged '\(text)'; its log:\n\(log(name).suffix(2000))")
             }
