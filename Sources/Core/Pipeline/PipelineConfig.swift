@@ -40,11 +40,15 @@ public struct PipelineConfig: Sendable {
                          registry: registry)
     }
 
-    /// Validates a config given as YAML text; `file` names it in errors.
+    /// Validates a config given as YAML text; `file` names it in errors. `provided` names
+    /// artifacts that the caller puts in the Request before the first step, besides the photos
+    /// (for partial pipelines, such as tests of one function).
     public static func parse(yaml: String, file: String,
                              environment: ConfigEnvironment = ConfigEnvironment(directory: "."),
-                             registry: Registry = .standard) throws(ConfigError) -> PipelineConfig {
+                             registry: Registry = .standard,
+                             provided: [String: any Artifact.Type] = [:]) throws(ConfigError) -> PipelineConfig {
         var loader = ConfigLoader(file: file, environment: environment, registry: registry)
+        loader.provided = provided
         guard let (main, normalized) = loader.load(yaml), loader.issues.isEmpty else {
             throw ConfigError(issues: loader.issues.sorted {
                 ($0.line ?? 0, $0.column ?? 0) < ($1.line ?? 0, $1.column ?? 0)
@@ -72,6 +76,8 @@ private struct ConfigLoader {
     var issues: [ConfigIssue] = []
     /// Set once a step's function is unknown, since later reads may miss its outputs.
     var unknownStepBefore = false
+    /// Artifacts the caller provides before the first step.
+    var provided: [String: any Artifact.Type] = [:]
 
     /// The top-level keys a config may have.
     static let sections = ["main", "pipelines", "models"]
@@ -128,6 +134,9 @@ private struct ConfigLoader {
             ArtifactKey.photos.name: (ObjectIdentifier(Sided<EncodedImage>.self),
                                       Sided<EncodedImage>.typeName, "the job"),
         ]
+        for (name, type) in provided {
+            available[name] = (ObjectIdentifier(type), type.typeName, "the caller")
+        }
         var pipelines: [Pipeline] = []
         var normalized: [JSONValue] = []
         for (name, _) in mainNames {

@@ -8,6 +8,8 @@ public enum Processor {
         Grayscale.self,
         ToTensor.self,
         Normalize.self,
+        ArgmaxMask.self,
+        ResizeMask.self,
         InjectFault.self,
     ]
 }

@@ -1,0 +1,138 @@
+/// `find_damages`: locates each damage in the photo-sized masks and assigns it a zone.
+///
+/// Damages are 8-connected components of each damage class, at least `min_area_px` pixels.
+/// Zones come from the model's own classes, not from fixed coordinates:
+/// - **screen**: each row's span from its leftmost to its rightmost screen pixel, so that damage
+///   on the screen (which the mask labels as damage, not screen) still counts as screen;
+/// - **edge**: the rest of the device within `edge_px` of the background (4-neighbour steps);
+/// - **body**: the rest of the device.
+/// A damage takes the zone most of its pixels lie in; `zone_ratio` is its area over the zone's.
+/// Severity: `severe` from `severe_ratio` of its zone, `moderate` from `moderate_ratio`, else `minor`.
+public struct FindDamages: PipelineFunction {
+    public static let descriptor = FunctionDescriptor(
+        name: "find_damages", module: .service,
+        summary: "Connected damage regions per side, with bbox, area, zone (screen, edge, body) and severity.")
+
+    let input: ArtifactKey<Sided<Mask>>
+    let output: ArtifactKey<Damages>
+    let damageClasses: [String]
+    let minArea: Int
+    let edgeWidth: Int
+    let moderateRatio: Double
+    let severeRatio: Double
+
+    public init(configuring step: inout StepBuilder) {
+        input = step.input("mask", Sided<Mask>.self, default: "photo_mask")
+        output = step.output("damages", Damages.self, default: "damages")
+        damageClasses = step.params.strings("damage_classes", default: ["crack", "scratch", "chip"])
+        minArea = step.params.int("min_area_px", default: 30, in: 1...1_000_000)
+        edgeWidth = step.params.int("edge_px", default: 12, in: 0...1000)
+        moderateRatio = step.params.double("moderate_ratio", default: 0.002, in: 0...1)
+        severeRatio = step.params.double("severe_ratio", default: 0.01, in: 0...1)
+        if moderateRatio > severeRatio {
+            step.params.reject("moderate_ratio", "must not be above severe_ratio (\(severeRatio))")
+        }
+    }
+
+    enum Zone: UInt8 { case none = 0, screen, edge, body }
+    static let zoneNames: [Zone: String] = [.screen: "screen", .edge: "edge", .body: "body"]
+
+    public func run(_ request: inout Request) throws -> StepStatus {
+        var found: [Damage] = []
+        for (side, mask) in try request.require(input).entries {
+            guard let background = mask.classes.firstIndex(of: "background"),
+                  let screen = mask.classes.firstIndex(of: "screen") else {
+                throw PipelineError(.invalidInput, "the mask's classes \(mask.classes) lack 'background' or 'screen'", side: side)
+            }
+            let zones = Self.zones(mask, background: UInt8(background), screen: UInt8(screen), edgeWidth: edgeWidth)
+            var zoneArea: [Zone: Int] = [:]
+            for zone in zones { if let z = Zone(rawValue: zone), z != .none { zoneArea[z, default: 0] += 1 } }
+            for name in damageClasses {
+                guard let label = mask.classes.firstIndex(of: name) else { continue }
+                for component in Self.components(mask, label: UInt8(label)) where component.pixels.count >= minArea {
+                    var votes: [Zone: Int] = [:]
+                    for pixel in component.pixels { votes[Zone(rawValue: zones[pixel]) ?? .body, default: 0] += 1 }
+                    let zone = votes.filter { $0.key != .none }.max { ($0.value, $1.key.rawValue) < ($1.value, $0.key.rawValue) }?.key ?? .body
+                    let ratio = Double(component.pixels.count) / Double(max(zoneArea[zone] ?? 1, 1))
+                    found.append(Damage(side: side, type: name, zone: Self.zoneNames[zone] ?? "body", bbox: component.box,
+                                        areaPixels: component.pixels.count, zoneRatio: min(ratio, 1),
+                                        severity: ratio >= severeRatio ? "severe" : ratio >= moderateRatio ? "moderate" : "minor"))
+                }
+            }
+        }
+        request[output] = Damages(found)
+        return .ok
+    }
+
+    /// The zone of every pixel.
+    static func zones(_ mask: Mask, background: UInt8, screen: UInt8, edgeWidth: Int) -> [UInt8] {
+        let (width, height) = (mask.width, mask.height)
+        var zones = [UInt8](repeating: Zone.none.rawValue, count: width * height)
+        // Distance to the background in 4-neighbour steps, by two passes (capped at edgeWidth + 1).
+        let cap = edgeWidth + 1
+        var distance = [Int](repeating: cap, count: width * height)
+        for y in 0..<height {
+            for x in 0..<width {
+                let i = y * width + x
+                if mask.labels[i] == background { distance[i] = 0; continue }
+                if x == 0 || y == 0 { distance[i] = 1; continue }
+                distance[i] = min(distance[i], distance[i - 1] + 1, distance[i - width] + 1)
+            }
+        }
+        for y in stride(from: height - 1, through: 0, by: -1) {
+            for x in stride(from: width - 1, through: 0, by: -1) {
+                let i = y * width + x
+                if x == width - 1 || y == height - 1 { distance[i] = min(distance[i], mask.labels[i] == background ? 0 : 1); continue }
+                distance[i] = min(distance[i], distance[i + 1] + 1, distance[i + width] + 1)
+            }
+        }
+        for y in 0..<height {
+            let row = y * width
+            var first = -1, last = -1
+            for x in 0..<width where mask.labels[row + x] == screen {
+                if first < 0 { first = x }
+                last = x
+            }
+            for x in 0..<width {
+                let i = row + x
+                guard mask.labels[i] != background else { continue }
+                if first >= 0 && x >= first && x <= last {
+                    zones[i] = Zone.screen.rawValue
+                } else {
+                    zones[i] = distance[i] <= edgeWidth ? Zone.edge.rawValue : Zone.body.rawValue
+                }
+            }
+        }
+        return zones
+    }
+
+    /// 8-connected components of `label`, with their pixel indices and bounding boxes.
+    static func components(_ mask: Mask, label: UInt8) -> [(pixels: [Int], box: BoundingBox)] {
+        let (width, height) = (mask.width, mask.height)
+        var seen = [Bool](repeating: false, count: width * height)
+        var found: [(pixels: [Int], box: BoundingBox)] = []
+        for start in 0..<(width * height) where mask.labels[start] == label && !seen[start] {
+            var stack = [start], pixels: [Int] = []
+            seen[start] = true
+            var (minX, minY, maxX, maxY) = (width, height, 0, 0)
+            while let pixel = stack.popLast() {
+                pixels.append(pixel)
+                let (x, y) = (pixel % width, pixel / width)
+                (minX, minY, maxX, maxY) = (min(minX, x), min(minY, y), max(maxX, x), max(maxY, y))
+                for dy in -1...1 {
+                    for dx in -1...1 where dx != 0 || dy != 0 {
+                        let (nx, ny) = (x + dx, y + dy)
+                        guard nx >= 0, ny >= 0, nx < width, ny < height else { continue }
+                        let next = ny * width + nx
+                        if !seen[next] && mask.labels[next] == label {
+                            seen[next] = true
+                            stack.append(next)
+                        }
+                    }
+                }
+            }
+            found.append((pixels, BoundingBox(x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1)))
+        }
+        return found
+    }
+}

@@ -1,0 +1,81 @@
+import Testing
+@testable import Core
+
+@Suite("Post-processing and located damages")
+struct PostprocessTests {
+    static let classes = ["background", "body", "screen", "crack", "scratch", "chip"]
+
+    /// A 20x30 phone: background border of 1, body, a screen block, a crack on the screen, a
+    /// chip at the left edge and a speck of scratch too small to count.
+    static func phone() -> Mask {
+        let (width, height) = (20, 30)
+        var labels = [UInt8](repeating: 0, count: width * height)
+        for y in 1..<29 { for x in 1..<19 { labels[y * width + x] = 1 } }          // body
+        for y in 4..<24 { for x in 4..<16 { labels[y * width + x] = 2 } }          // screen
+        for y in 8..<14 { for x in 6..<10 { labels[y * width + x] = 3 } }          // crack: 24 px
+        for y in 26..<28 { for x in 1..<4 { labels[y * width + x] = 5 } }          // chip: 6 px
+        labels[25 * width + 10] = 4                                                // scratch: 1 px
+        return Mask(width: width, height: height, labels: labels, classes: classes)
+    }
+
+    func run(_ mask: Mask, params: String = "{min_area_px: 2, edge_px: 2}") throws -> [Damage] {
+        let config = try PipelineConfig.parse(yaml: """
+            main: [p]
+            pipelines:
+              p:
+                - find_damages: \(params)
+            """, file: "t.yaml", provided: ["photo_mask": Sided<Mask>.self])
+        var request = Fixtures.request([])
+        request[ArtifactKey<Sided<Mask>>("photo_mask")] = Sided([(.front, mask)])
+        #expect(config.run(&request) == .graded)
+        return try request.require(.damages).items
+    }
+
+    @Test("components become damages with their box, area and zone; specks are dropped")
+    func damages() throws {
+        let damages = try run(Self.phone())
+        #expect(damages.count == 2)
+        let crack = try #require(damages.first { $0.type == "crack" })
+        #expect(crack.zone == "screen")
+        #expect(crack.bbox == BoundingBox(x: 6, y: 8, width: 4, height: 6))
+        #expect(crack.areaPixels == 24)
+        #expect(crack.zoneRatio == 24.0 / 240.0)  // the screen's rows span 12 x 20 = 240 pixels
+        #expect(crack.severity == "severe")
+        let chip = try #require(damages.first { $0.type == "chip" })
+        #expect(chip.zone == "edge")
+        #expect(chip.bbox == BoundingBox(x: 1, y: 26, width: 3, height: 2))
+        #expect(damages.allSatisfy { $0.side == .front })
+    }
+
+    @Test("the minimum area and severity thresholds are params")
+    func thresholds() throws {
+        let damages = try run(Self.phone(), params: "{min_area_px: 1, edge_px: 2, moderate_ratio: 0.5, severe_ratio: 0.9}")
+        #expect(damages.count == 3)
+        #expect(damages.allSatisfy { $0.severity == "minor" })
+    }
+
+    @Test("argmax picks the highest logit per pixel, per side")
+    func argmax() throws {
+        let config = try PipelineConfig.parse(yaml: """
+            main: [p]
+            pipelines:
+              p:
+                - argmax_mask: {classes: [a, b, c], in: {logits: scores}}
+            """, file: "t.yaml", provided: ["scores": Tensor.self])
+        var request = Fixtures.request([])
+        // Two sides, 3 classes, 1x2 pixels: front picks c then a, back picks b twice.
+        request[ArtifactKey<Tensor>("scores")] = Tensor(shape: [2, 3, 1, 2],
+                                                        data: [0, 5, 1, 0, 9, 0, 1, 2, 7, 3, 0, 1],
+                                                        sides: [.front, .back])
+        #expect(config.run(&request) == .graded)
+        let masks = try request.require(ArtifactKey<Sided<Mask>>("mask"))
+        #expect(masks[.front]?.labels == [2, 0])
+        #expect(masks[.back]?.labels == [1, 1])
+    }
+
+    @Test("resize_mask brings each side's mask to its photo's size by nearest")
+    func resizeMask() {
+        let mask = Mask(width: 2, height: 1, labels: [1, 2], classes: ["x", "y", "z"])
+        #expect(ResizeMask.resize(mask, width: 5, height: 2).labels == [1, 1, 2, 2, 2, 1, 1, 2, 2, 2])
+    }
+}
