@@ -55,7 +55,7 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         let noun = issues.count == 1 ? "problem" : "problems"
-        return "\(issues.count) \(noun) in the pipeline config:\n"
+        return "\(issues.count) \(noun) in the config:\n"
             + issues.map { "  " + $0.description }.joined(separator: "\n")
     }
 }

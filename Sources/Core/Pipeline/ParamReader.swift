@@ -116,6 +116,12 @@ public struct ParamReader {
         } ?? fallback ?? []
     }
 
+    /// Records a value derived from params (a file's hash, say), for the trace and fingerprint.
+    public mutating func record(_ key: String, _ value: JSONValue) {
+        resolved[key] = value
+        consumed.insert(key)
+    }
+
     /// Records a problem with the value of `key`, such as two params that contradict each other.
     public mutating func reject(_ key: String, _ message: String) {
         problems.append(Problem(message: "param '\(key)': \(message)",
