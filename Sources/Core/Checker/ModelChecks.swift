@@ -1,0 +1,107 @@
+import Foundation
+
+/// `check_device`: rejects photos with no phone in frame, or with the phone cut off by the
+/// border, from the model's mask (every class but background counts as the phone).
+public struct CheckDevice: PipelineFunction {
+    public static let descriptor = FunctionDescriptor(
+        name: "check_device", module: .checker,
+        summary: "Rejects photos where the model sees no phone, or the phone touches the border.")
+
+    let input: ArtifactKey<Sided<Mask>>
+    let minFraction: Double
+    let maxBorderFraction: Double
+
+    public init(configuring step: inout StepBuilder) {
+        input = step.input("mask", Sided<Mask>.self, default: "mask")
+        minFraction = step.params.double("min_device_fraction", default: 0.15, in: 0...1)
+        maxBorderFraction = step.params.double("max_border_fraction", default: 0.05, in: 0...1)
+    }
+
+    public func run(_ request: inout Request) throws -> StepStatus {
+        var reasons: [Reason] = []
+        for (side, mask) in try request.require(input).entries {
+            let background = UInt8(mask.classes.firstIndex(of: "background") ?? 0)
+            let device = mask.labels.lazy.filter { $0 != background }.count
+            let fraction = Double(device) / Double(mask.labels.count)
+            if fraction < minFraction {
+                reasons.append(Reason(code: "no_phone", side: side,
+                                      detail: "the phone covers \(CheckSize.format(fraction * 100))% of the photo; at least \(minFraction * 100)% is needed"))
+                continue
+            }
+            var border = 0, onBorder = 0
+            for x in 0..<mask.width {
+                for y in [0, mask.height - 1] {
+                    border += 1
+                    if mask[x, y] != background { onBorder += 1 }
+                }
+            }
+            for y in 1..<max(1, mask.height - 1) {
+                for x in [0, mask.width - 1] {
+                    border += 1
+                    if mask[x, y] != background { onBorder += 1 }
+                }
+            }
+            let borderFraction = Double(onBorder) / Double(max(border, 1))
+            if borderFraction > maxBorderFraction {
+                reasons.append(Reason(code: "phone_cut_off", side: side,
+                                      detail: "the phone touches \(CheckSize.format(borderFraction * 100))% of the photo's border; at most \(maxBorderFraction * 100)% is allowed"))
+            }
+        }
+        return reasons.isEmpty ? .ok : .rejected(reasons)
+    }
+}
+
+/// `check_confidence`: rejects photos the model is unsure about: the mean, over all pixels, of
+/// the per-pixel entropy of the softmax of the logits (in nats), above a threshold.
+/// It catches inputs unlike anything the model was trained on.
+public struct CheckConfidence: PipelineFunction {
+    public static let descriptor = FunctionDescriptor(
+        name: "check_confidence", module: .checker,
+        summary: "Rejects photos where the model's mean per-pixel entropy is above a threshold.")
+
+    let input: ArtifactKey<Tensor>
+    let maxEntropy: Double
+
+    public init(configuring step: inout StepBuilder) {
+        input = step.input("logits", Tensor.self, default: "logits")
+        maxEntropy = step.params.double("max_mean_entropy", default: 0.35, in: 0...10)
+    }
+
+    public func run(_ request: inout Request) throws -> StepStatus {
+        let logits = try request.require(input)
+        guard logits.shape.count == 4, logits.sides.count == logits.shape[0] else {
+            throw PipelineError(.invalidInput, "logits of shape \(logits.shape) are not NCHW with one entry per side")
+        }
+        let (channels, plane) = (logits.shape[1], logits.shape[2] * logits.shape[3])
+        var reasons: [Reason] = []
+        for (n, side) in logits.sides.enumerated() {
+            let entropy = Self.meanEntropy(logits.data, base: n * channels * plane, channels: channels, plane: plane)
+            if entropy > maxEntropy {
+                reasons.append(Reason(code: "low_confidence", side: side,
+                                      detail: "the model's mean per-pixel entropy is \(CheckSize.format(entropy)) nats; the limit is \(maxEntropy); the photo may not show a phone as the kiosk expects"))
+            }
+        }
+        return reasons.isEmpty ? .ok : .rejected(reasons)
+    }
+
+    static func meanEntropy(_ data: [Float], base: Int, channels: Int, plane: Int) -> Double {
+        var total = 0.0
+        var probabilities = [Double](repeating: 0, count: channels)
+        for pixel in 0..<plane {
+            var peak = -Double.infinity
+            for c in 0..<channels { peak = max(peak, Double(data[base + c * plane + pixel])) }
+            var sum = 0.0
+            for c in 0..<channels {
+                probabilities[c] = exp(Double(data[base + c * plane + pixel]) - peak)
+                sum += probabilities[c]
+            }
+            var entropy = 0.0
+            for c in 0..<channels where probabilities[c] > 0 {
+                let p = probabilities[c] / sum
+                entropy -= p * log(p)
+            }
+            total += entropy
+        }
+        return total / Double(max(plane, 1))
+    }
+}
