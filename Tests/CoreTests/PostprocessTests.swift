@@ -79,3 +79,35 @@ struct PostprocessTests {
         #expect(ResizeMask.resize(mask, width: 5, height: 2).labels == [1, 1, 2, 2, 2, 1, 1, 2, 2, 2])
     }
 }
+
+@Suite("Overlay")
+struct OverlayTests {
+    @Test("the overlay outlines each damage in its type's colour and attaches PNGs when asked")
+    func overlay() throws {
+        // The test phone at 10x, so that labels fit beside the boxes.
+        let mask = ResizeMask.resize(PostprocessTests.phone(), width: 200, height: 300)
+        let photo = Image(width: mask.width, height: mask.height, format: .rgb8, filledWith: 100)
+        let config = try PipelineConfig.parse(yaml: """
+            main: [p]
+            pipelines:
+              p:
+                - find_damages: {min_area_px: 200, edge_px: 2}
+                - overlay: {attach: true, edge_px: 2}
+            """, file: "t.yaml", provided: ["photo_mask": Sided<Mask>.self, "image": Sided<Image>.self])
+        var request = Fixtures.request([])
+        request[ArtifactKey<Sided<Mask>>("photo_mask")] = Sided([(.front, mask)])
+        request[ArtifactKey<Sided<Image>>("image")] = Sided([(.front, photo)])
+        #expect(config.run(&request) == .graded)
+        let overlay = try #require(request[ArtifactKey<Sided<Image>>("overlay")]?[.front])
+        #expect(overlay.width == photo.width && overlay.height == photo.height)
+        // The crack's box starts at (60, 80): its left side is red.
+        #expect([overlay[60, 100, 0], overlay[60, 100, 1], overlay[60, 100, 2]] == [255, 0, 0])
+        // A body pixel away from damage and labels is tinted green: (100 * 3 + 200) / 4 = 125 in G.
+        #expect(overlay[170, 250, 1] == 125)
+        let result = GradingResult(request: request, outcome: .graded, fingerprint: Fingerprint(config: "x", workerVersion: "t"),
+                                   workerID: "w")
+        let attached = try #require(result.overlays.first)
+        #expect(attached.side == .front && attached.contentType == "image/png")
+        #expect(try PNG.decode(try #require(Base64.decode(attached.data))).pixels == overlay.pixels)
+    }
+}

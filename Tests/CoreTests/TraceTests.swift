@@ -118,7 +118,7 @@ struct TraceTests {
                                    workerID: "w1")
         let object = try #require(JSONSerialization.jsonObject(with: Data(result.json().utf8)) as? [String: Any])
         #expect(Set(object.keys) == ["schema", "job_id", "status", "grade", "grade_rule", "damages", "reasons",
-                                     "error", "fingerprint", "attempt", "redelivered", "worker_id", "timings", "trace"])
+                                     "error", "fingerprint", "attempt", "redelivered", "worker_id", "timings", "trace", "overlays"])
         #expect(object["schema"] as? String == "gradeline.result/1")
         #expect(object["status"] as? String == "graded")
         #expect(object["grade"] is NSNull)

@@ -45,6 +45,21 @@ public struct GradingResult: Codable, Sendable, Hashable {
     /// Milliseconds per pipeline, plus `total`.
     public var timings: [String: Double]
     public var trace: [TraceEntry]
+    /// Overlay PNGs per side, when the pipeline's overlay step attaches them; else empty.
+    public var overlays: [Attachment] = []
+
+    /// An encoded image that travels with the result.
+    public struct Attachment: Codable, Sendable, Hashable {
+        public var side: Side
+        public var contentType: String
+        /// Base64 of the bytes.
+        public var data: String
+
+        enum CodingKeys: String, CodingKey {
+            case side, data
+            case contentType = "content_type"
+        }
+    }
 
     /// The result of a job that ran through the pipelines.
     public init(request: Request, outcome: Outcome, fingerprint: Fingerprint, attempt: Int = 1,
@@ -67,6 +82,9 @@ public struct GradingResult: Codable, Sendable, Hashable {
         timings = request.timings
         timings["total"] = request.timings.values.reduce(0, +)
         trace = request.trace
+        overlays = (request[.overlays]?.entries ?? []).map {
+            Attachment(side: $0.side, contentType: $0.value.contentType, data: Base64.encode($0.value.bytes))
+        }
     }
 
     /// The result of a job that failed before any pipeline ran, such as a malformed message.
@@ -87,7 +105,7 @@ public struct GradingResult: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case schema, status, grade, damages, reasons, error, fingerprint, attempt, redelivered
-        case timings, trace
+        case timings, trace, overlays
         case jobID = "job_id"
         case gradeRule = "grade_rule"
         case workerID = "worker_id"
@@ -110,6 +128,26 @@ public struct GradingResult: Codable, Sendable, Hashable {
         try container.encode(workerID, forKey: .workerID)
         try container.encode(timings, forKey: .timings)
         try container.encode(trace, forKey: .trace)
+        try container.encode(overlays, forKey: .overlays)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        schema = try container.decode(String.self, forKey: .schema)
+        jobID = try container.decode(String.self, forKey: .jobID)
+        status = try container.decode(String.self, forKey: .status)
+        grade = try container.decodeIfPresent(String.self, forKey: .grade)
+        gradeRule = try container.decodeIfPresent(String.self, forKey: .gradeRule)
+        damages = try container.decode([Damage].self, forKey: .damages)
+        reasons = try container.decode([Reason].self, forKey: .reasons)
+        error = try container.decodeIfPresent(Failure.self, forKey: .error)
+        fingerprint = try container.decode(Fingerprint.self, forKey: .fingerprint)
+        attempt = try container.decode(Int.self, forKey: .attempt)
+        redelivered = try container.decode(Bool.self, forKey: .redelivered)
+        workerID = try container.decode(String.self, forKey: .workerID)
+        timings = try container.decode([String: Double].self, forKey: .timings)
+        trace = try container.decode([TraceEntry].self, forKey: .trace)
+        overlays = try container.decodeIfPresent([Attachment].self, forKey: .overlays) ?? []
     }
 
     /// The result as JSON with sorted keys: one line, or indented when `pretty`.
