@@ -13,6 +13,12 @@ def main() -> None:
     training, metrics = summary["training"], summary["held_out_metrics"]
     rows = "\n".join(f"| {name} | {m['iou']:.3f} | {m['dice']:.3f} | {m['pixels']} |" for name, m in metrics.items())
     damage = [metrics[c] for c in ("crack", "scratch", "chip")]
+    def cell(entry):
+        iou = "-" if entry["iou"] is None else f"{entry['iou']:.2f}"
+        return f"{entry['true_px']} / {entry['predicted_px']} / {iou}"
+    sample_rows = "| photo | crack | scratch | chip |\n|---|---|---|---|\n" + "\n".join(
+        f"| {row['file']} | {cell(row['crack'])} | {cell(row['scratch'])} | {cell(row['chip'])} |"
+        for row in summary.get("samples", []))
     card = f"""# Model card: damage-seg
 
 A small U-Net that segments phone photos into {len(summary['classes'])} classes: {", ".join(summary['classes'])}.
@@ -35,7 +41,8 @@ renders, and is meant for Gradeline's tests and demos, not for grading real phon
   serving pipeline's area filter; labels resized with nearest.
 - {training['steps']} steps of Adam (learning rate {training['lr']}, cosine decay) in {training['minutes']} minutes on
   {training['threads']} CPU threads, batch {training['batch']} of random {training['crop'][0]}x{training['crop'][1]} crops (half centred on
-  damage), horizontal flips; cross-entropy with class weights {training['class_weights']}.
+  damage), horizontal flips; cross-entropy with class weights {training['class_weights']}, plus
+  {training.get('dice_weight', 0)} x soft Dice loss over the damage classes.
 - PyTorch {training['torch']} (Debian's python3-torch).
 - Commands, from the repository root:
 
@@ -55,6 +62,13 @@ renders, and is meant for Gradeline's tests and demos, not for grading real phon
 Damage classes are rare (together about 0.2% of pixels) and thin: a scratch is often one pixel
 wide at 256x512. Their scores are what to watch when the generator or the network changes.
 Mean damage IoU: {sum(d['iou'] for d in damage) / 3:.3f}.
+
+## On the sample photos
+
+`samples/` at 256x512 against its label maps (`python3 experiment/evaluate_samples.py`): pixels
+labelled, pixels predicted and IoU per damage class ("-" where a class is in neither).
+
+{sample_rows}
 
 ## Limits
 

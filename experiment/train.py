@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--dice", type=float, default=0.5, help="weight of the soft Dice loss on the damage classes")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -105,7 +106,15 @@ def main() -> None:
         for group in optimizer.param_groups:
             group["lr"] = args.lr * 0.5 * (1 + np.cos(np.pi * progress))
         x, y = next(stream)
-        loss = loss_fn(model(x), y)
+        logits = model(x)
+        loss = loss_fn(logits, y)
+        if args.dice > 0:
+            # Soft Dice on the rare damage classes, which cross-entropy alone underweights.
+            probabilities = logits.softmax(1)[:, synth.CRACK:]
+            truth = nn.functional.one_hot(y, len(synth.CLASSES)).permute(0, 3, 1, 2)[:, synth.CRACK:].float()
+            overlap = (probabilities * truth).sum((0, 2, 3))
+            dice = (2 * overlap + 1) / (probabilities.sum((0, 2, 3)) + truth.sum((0, 2, 3)) + 1)
+            loss = loss + args.dice * (1 - dice.mean())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -131,12 +140,14 @@ def main() -> None:
         "output": {"name": "logits", "shape": ["batch", len(synth.CLASSES), 512, 256]},
         "training": {"seed": args.seed, "steps": step, "minutes": round((time.time() - start) / 60, 1),
                      "batch": args.batch, "crop": [256, 128], "lr": args.lr, "threads": args.threads,
+                     "dice_weight": args.dice,
                      "train_photos": int(len(train_images)), "val_photos": int(len(val_images)),
                      "class_weights": [round(float(w), 3) for w in weights],
                      "torch": torch.__version__,
                      "commands": ["/usr/bin/python3 experiment/make_dataset.py --train %d --val %d --seed %d"
                                   % (len(train_images), len(val_images), args.seed),
-                                  "/usr/bin/python3 experiment/train.py --minutes %g --seed %d" % (args.minutes, args.seed)]},
+                                  "/usr/bin/python3 experiment/train.py --minutes %g --seed %d --dice %g"
+                                  % (args.minutes, args.seed, args.dice)]},
         "held_out_metrics": metrics,
     }
     (models / "damage-seg.metrics.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -25,16 +25,25 @@ def test_producer_jobs_match_the_job_schema(binaries, schemas):
 @pytest.mark.parametrize("trace", ["summary", "full"])
 def test_graded_results_match_the_result_schema(binaries, schemas, trace):
     worker, _ = binaries
-    lines = run(worker, "grade", "samples/phone-01-front.png", "samples/phone-02-front.png",
-                "--trace", trace).stdout.splitlines()
-    assert len(lines) == 2
-    for line in lines:
-        result = json.loads(line)
-        validate(result, schemas["result"])
-        assert result["status"] == "graded"
-        outputs = [o for entry in result["trace"] for o in entry["outputs"]]
-        images = [o for o in outputs if o["kind"] == "image"]
-        assert images and all(("encoded" in o) == (trace == "full") for o in images)
+    result = json.loads(run(worker, "grade", "--side", "front=samples/phone-02-front.png",
+                            "--side", "back=samples/phone-02-back.png", "--trace", trace).stdout)
+    validate(result, schemas["result"])
+    assert result["status"] == "graded"
+    assert result["grade"] and result["grade_rule"]
+    assert result["fingerprint"]["models"]["damage"]
+    outputs = [o for entry in result["trace"] for o in entry["outputs"]]
+    images = [o for o in outputs if o["kind"] in ("image", "mask")]
+    assert images and all(("encoded" in o) == (trace == "full") for o in images)
+
+
+def test_a_one_sided_job_is_rejected_with_its_reason(binaries, schemas):
+    worker, _ = binaries
+    result = json.loads(run(worker, "grade", "samples/phone-01-front.png").stdout)
+    validate(result, schemas["result"])
+    assert result["status"] == "rejected"
+    assert result["reasons"] == [{"code": "missing_side", "side": "back",
+                                  "detail": "the job has no back photo; the kiosk must take one"}]
+    assert result["grade"] is None
 
 
 def test_config_fingerprint_is_the_one_check_config_prints(binaries):

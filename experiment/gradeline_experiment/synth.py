@@ -100,9 +100,9 @@ def _draw_scratch(rng, canvas, labels, allowed, scale):
     ys, xs = np.nonzero(allowed)
     pick = rng.integers(len(ys))
     start = np.array([xs[pick], ys[pick]], np.float32)
-    angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(60, 220) * scale
+    angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(80, 260) * scale
     bend = rng.normal(0, 0.04)
-    lift = rng.uniform(45, 80)
+    lift = rng.uniform(60, 110)
     pieces = max(2, int(length / (10 * scale)))
     point = start
     for _ in range(pieces):
@@ -110,7 +110,7 @@ def _draw_scratch(rng, canvas, labels, allowed, scale):
         nxt = point + (length / pieces) * np.array([np.cos(angle), np.sin(angle)], np.float32)
         colour = np.clip(canvas[int(np.clip(point[1], 0, canvas.shape[0] - 1)),
                                 int(np.clip(point[0], 0, canvas.shape[1] - 1))] + lift, 0, 255)
-        _stamp_segment(canvas, labels, allowed, point, nxt, rng.uniform(1.0, 1.8) * scale, colour, 0.7, SCRATCH)
+        _stamp_segment(canvas, labels, allowed, point, nxt, rng.uniform(2.0, 3.2) * scale, colour, 0.8, SCRATCH)
         point = nxt
 
 

@@ -1,7 +1,8 @@
 import Foundation
 
 /// `check_device`: rejects photos with no phone in frame, or with the phone cut off by the
-/// border, from the model's mask (every class but background counts as the phone).
+/// border, from the model's mask. The phone is the largest 8-connected region of classes other
+/// than background, so that specks the model sees on the tray do not count.
 public struct CheckDevice: PipelineFunction {
     public static let descriptor = FunctionDescriptor(
         name: "check_device", module: .checker,
@@ -21,8 +22,10 @@ public struct CheckDevice: PipelineFunction {
         var reasons: [Reason] = []
         for (side, mask) in try request.require(input).entries {
             let background = UInt8(mask.classes.firstIndex(of: "background") ?? 0)
-            let device = mask.labels.lazy.filter { $0 != background }.count
-            let fraction = Double(device) / Double(mask.labels.count)
+            let phone = FindDamages.components(mask) { $0 != background }.max { $0.pixels.count < $1.pixels.count }
+            var inPhone = [Bool](repeating: false, count: mask.labels.count)
+            for pixel in phone?.pixels ?? [] { inPhone[pixel] = true }
+            let fraction = Double(phone?.pixels.count ?? 0) / Double(mask.labels.count)
             if fraction < minFraction {
                 reasons.append(Reason(code: "no_phone", side: side,
                                       detail: "the phone covers \(CheckSize.format(fraction * 100))% of the photo; at least \(minFraction * 100)% is needed"))
@@ -32,13 +35,13 @@ public struct CheckDevice: PipelineFunction {
             for x in 0..<mask.width {
                 for y in [0, mask.height - 1] {
                     border += 1
-                    if mask[x, y] != background { onBorder += 1 }
+                    if inPhone[y * mask.width + x] { onBorder += 1 }
                 }
             }
             for y in 1..<max(1, mask.height - 1) {
                 for x in [0, mask.width - 1] {
                     border += 1
-                    if mask[x, y] != background { onBorder += 1 }
+                    if inPhone[y * mask.width + x] { onBorder += 1 }
                 }
             }
             let borderFraction = Double(onBorder) / Double(max(border, 1))
@@ -64,7 +67,7 @@ public struct CheckConfidence: PipelineFunction {
 
     public init(configuring step: inout StepBuilder) {
         input = step.input("logits", Tensor.self, default: "logits")
-        maxEntropy = step.params.double("max_mean_entropy", default: 0.35, in: 0...10)
+        maxEntropy = step.params.double("max_mean_entropy", default: 0.5, in: 0...10)
     }
 
     public func run(_ request: inout Request) throws -> StepStatus {

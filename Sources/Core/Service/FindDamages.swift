@@ -108,10 +108,15 @@ public struct FindDamages: PipelineFunction {
 
     /// 8-connected components of `label`, with their pixel indices and bounding boxes.
     static func components(_ mask: Mask, label: UInt8) -> [(pixels: [Int], box: BoundingBox)] {
+        components(mask) { $0 == label }
+    }
+
+    /// 8-connected components of the pixels whose label passes `member`.
+    static func components(_ mask: Mask, where member: (UInt8) -> Bool) -> [(pixels: [Int], box: BoundingBox)] {
         let (width, height) = (mask.width, mask.height)
         var seen = [Bool](repeating: false, count: width * height)
         var found: [(pixels: [Int], box: BoundingBox)] = []
-        for start in 0..<(width * height) where mask.labels[start] == label && !seen[start] {
+        for start in 0..<(width * height) where member(mask.labels[start]) && !seen[start] {
             var stack = [start], pixels: [Int] = []
             seen[start] = true
             var (minX, minY, maxX, maxY) = (width, height, 0, 0)
@@ -124,7 +129,7 @@ public struct FindDamages: PipelineFunction {
                         let (nx, ny) = (x + dx, y + dy)
                         guard nx >= 0, ny >= 0, nx < width, ny < height else { continue }
                         let next = ny * width + nx
-                        if !seen[next] && mask.labels[next] == label {
+                        if !seen[next] && member(mask.labels[next]) {
                             seen[next] = true
                             stack.append(next)
                         }
