@@ -42,9 +42,17 @@ struct PostprocessTests {
         #expect(crack.zoneRatio == 24.0 / 240.0)  // the screen's rows span 12 x 20 = 240 pixels
         #expect(crack.severity == "severe")
         let chip = try #require(damages.first { $0.type == "chip" })
-        #expect(chip.zone == "edge")
+        #expect(chip.zone == "corner")  // in the edge band, within 15% of the box's corner
         #expect(chip.bbox == BoundingBox(x: 1, y: 26, width: 3, height: 2))
         #expect(damages.allSatisfy { $0.side == .front })
+    }
+
+    @Test("a damage in the edge band away from the corners is on the edge")
+    func edge() throws {
+        var mask = Self.phone()
+        for y in 13..<16 { mask.labels[y * mask.width + 1] = 5 }  // a chip on the left side, mid-height
+        let damages = try run(mask)
+        #expect(damages.contains { $0.type == "chip" && $0.zone == "edge" && $0.bbox == BoundingBox(x: 1, y: 13, width: 1, height: 3) })
     }
 
     @Test("the minimum area and severity thresholds are params")

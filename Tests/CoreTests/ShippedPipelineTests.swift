@@ -37,8 +37,8 @@ struct ShippedPipelineTests {
             #expect(damages.contains { $0.side == .back && $0.type == "scratch" })
             #expect(!damages.contains { $0.type == "chip" })
         default:          // chips at the edges on both sides; scratches on the front
-            #expect(damages.contains { $0.side == .front && $0.type == "chip" && $0.zone == "edge" })
-            #expect(damages.contains { $0.side == .back && $0.type == "chip" && $0.zone == "edge" })
+            #expect(damages.contains { $0.side == .front && $0.type == "chip" && ["edge", "corner"].contains($0.zone) })
+            #expect(damages.contains { $0.side == .back && $0.type == "chip" && ["edge", "corner"].contains($0.zone) })
             #expect(damages.contains { $0.side == .front && $0.type == "scratch" && $0.zone == "screen" })
             #expect(!damages.contains { $0.type == "crack" })
         }

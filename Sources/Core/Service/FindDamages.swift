@@ -5,6 +5,8 @@
 /// - **screen**: each row's span from its leftmost to its rightmost screen pixel, so that damage
 ///   on the screen (which the mask labels as damage, not screen) still counts as screen;
 /// - **edge**: the rest of the device within `edge_px` of the background (4-neighbour steps);
+/// - **corner**: the part of the edge band near a corner of the device's bounding box (within
+///   `corner_fraction` of the box's shorter side, on both axes);
 /// - **body**: the rest of the device.
 /// A damage takes the zone most of its pixels lie in; `zone_ratio` is its area over the zone's.
 /// Severity: `severe` from `severe_ratio` of its zone, `moderate` from `moderate_ratio`, else `minor`.
@@ -20,6 +22,7 @@ public struct FindDamages: PipelineFunction {
     let edgeWidth: Int
     let moderateRatio: Double
     let severeRatio: Double
+    let cornerFraction: Double
 
     public init(configuring step: inout StepBuilder) {
         input = step.input("mask", Sided<Mask>.self, default: "photo_mask")
@@ -29,13 +32,14 @@ public struct FindDamages: PipelineFunction {
         edgeWidth = step.params.int("edge_px", default: 12, in: 0...1000)
         moderateRatio = step.params.double("moderate_ratio", default: 0.002, in: 0...1)
         severeRatio = step.params.double("severe_ratio", default: 0.01, in: 0...1)
+        cornerFraction = step.params.double("corner_fraction", default: 0.15, in: 0...0.5)
         if moderateRatio > severeRatio {
             step.params.reject("moderate_ratio", "must not be above severe_ratio (\(severeRatio))")
         }
     }
 
-    enum Zone: UInt8 { case none = 0, screen, edge, body }
-    static let zoneNames: [Zone: String] = [.screen: "screen", .edge: "edge", .body: "body"]
+    enum Zone: UInt8 { case none = 0, screen, edge, body, corner }
+    static let zoneNames: [Zone: String] = [.screen: "screen", .edge: "edge", .body: "body", .corner: "corner"]
 
     public func run(_ request: inout Request) throws -> StepStatus {
         var found: [Damage] = []
@@ -44,7 +48,8 @@ public struct FindDamages: PipelineFunction {
                   let screen = mask.classes.firstIndex(of: "screen") else {
                 throw PipelineError(.invalidInput, "the mask's classes \(mask.classes) lack 'background' or 'screen'", side: side)
             }
-            let zones = Self.zones(mask, background: UInt8(background), screen: UInt8(screen), edgeWidth: edgeWidth)
+            let zones = Self.zones(mask, background: UInt8(background), screen: UInt8(screen), edgeWidth: edgeWidth,
+                                   cornerFraction: cornerFraction)
             var zoneArea: [Zone: Int] = [:]
             for zone in zones { if let z = Zone(rawValue: zone), z != .none { zoneArea[z, default: 0] += 1 } }
             for name in damageClasses {
@@ -65,8 +70,20 @@ public struct FindDamages: PipelineFunction {
     }
 
     /// The zone of every pixel.
-    static func zones(_ mask: Mask, background: UInt8, screen: UInt8, edgeWidth: Int) -> [UInt8] {
+    static func zones(_ mask: Mask, background: UInt8, screen: UInt8, edgeWidth: Int,
+                      cornerFraction: Double = 0.15) -> [UInt8] {
         let (width, height) = (mask.width, mask.height)
+        // The device's bounding box, for the corners.
+        var (minX, minY, maxX, maxY) = (width, height, -1, -1)
+        for y in 0..<height {
+            for x in 0..<width where mask.labels[y * width + x] != background {
+                (minX, minY, maxX, maxY) = (min(minX, x), min(minY, y), max(maxX, x), max(maxY, y))
+            }
+        }
+        let reach = Int(Double(min(maxX - minX + 1, maxY - minY + 1)) * cornerFraction)
+        func nearCorner(_ x: Int, _ y: Int) -> Bool {
+            (x - minX <= reach || maxX - x <= reach) && (y - minY <= reach || maxY - y <= reach)
+        }
         var zones = [UInt8](repeating: Zone.none.rawValue, count: width * height)
         // Distance to the background in 4-neighbour steps, by two passes (capped at edgeWidth + 1).
         let cap = edgeWidth + 1
@@ -98,8 +115,10 @@ public struct FindDamages: PipelineFunction {
                 guard mask.labels[i] != background else { continue }
                 if first >= 0 && x >= first && x <= last {
                     zones[i] = Zone.screen.rawValue
+                } else if distance[i] <= edgeWidth {
+                    zones[i] = nearCorner(x, y) ? Zone.corner.rawValue : Zone.edge.rawValue
                 } else {
-                    zones[i] = distance[i] <= edgeWidth ? Zone.edge.rawValue : Zone.body.rawValue
+                    zones[i] = Zone.body.rawValue
                 }
             }
         }

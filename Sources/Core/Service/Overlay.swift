@@ -1,7 +1,7 @@
 /// `overlay`: draws each side's zones, damage outlines and labels over its photo, for the
 /// kiosk's screen.
 ///
-/// Zones are tinted (screen blue, edge yellow, body green), each damage gets a rectangle in its
+/// Zones are tinted (screen blue, edge yellow, corner orange, body green), each damage gets a rectangle in its
 /// type's colour (crack red, scratch orange, chip magenta) with its type and zone written above
 /// it. With `attach: true` the overlays also go into the result, as PNGs, under `overlays`.
 public struct Overlay: PipelineFunction {
@@ -25,7 +25,8 @@ public struct Overlay: PipelineFunction {
         edgeWidth = step.params.int("edge_px", default: 12, in: 0...1000)
     }
 
-    static let zoneTints: [FindDamages.Zone: (Int, Int, Int)] = [.screen: (40, 90, 255), .edge: (255, 220, 0), .body: (0, 200, 80)]
+    static let zoneTints: [FindDamages.Zone: (Int, Int, Int)] = [.screen: (40, 90, 255), .edge: (255, 220, 0),
+                                                                 .corner: (255, 120, 0), .body: (0, 200, 80)]
     static let typeColours: [String: (UInt8, UInt8, UInt8)] = ["crack": (255, 0, 0), "scratch": (255, 140, 0), "chip": (255, 0, 255)]
 
     public func run(_ request: inout Request) throws -> StepStatus {
