@@ -31,5 +31,6 @@ if ! python3 -c "import numpy, jsonschema, pytest" 2>/dev/null; then
 fi
 
 echo "setup: swift build -c $configuration"
-swift build -c "$configuration" 2>&1 | grep -Ev "^\[[0-9]+/[0-9]+\]" || true
+swift build -c "$configuration" 2>&1 \
+    | grep -Ev "^\[[0-9]+/[0-9]+\]|^(Fetching|Fetched|Computing|Computed|Creating working copy|Working copy) " || true
 test "${PIPESTATUS[0]}" -eq 0

@@ -23,7 +23,26 @@ public final class InferenceModel: Sendable {
     /// Where a value lives during a run.
     enum Location: Sendable {
         case slot(Int)
-        case constant(NDArray)
+        case constant(ConstantBuffer)
+    }
+
+    /// A constant's values in memory of their own, made once per plan and only ever read.
+    ///
+    /// - Important: `@unchecked Sendable` is safe because nothing writes the memory after
+    ///   `init`: operators only read their inputs.
+    final class ConstantBuffer: @unchecked Sendable {
+        let pointer: UnsafeMutablePointer<Float>
+        let count: Int
+
+        init(_ values: [Float]) {
+            count = values.count
+            pointer = .allocate(capacity: max(count, 1))
+            values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: count) }
+        }
+
+        deinit { pointer.deallocate() }
+
+        var values: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
     }
 
     struct PlannedStep: Sendable {
@@ -172,23 +191,13 @@ public final class InferenceModel: Sendable {
         for planned in plan.steps {
             let started = profiling ? ContinuousClock.now : nil
             defer { if let started { profile.append((planned.step.label, started.duration(to: .now))) } }
-            var retained: [NDArray] = []
             let refs = planned.inputs.map { location, shape -> TensorRef in
                 switch location {
-                case .slot(let slot): return TensorRef(shape: shape, pointer: buffers[slot])
-                case .constant(let array):
-                    retained.append(array)
-                    // Constants are copied for the call, so that no operator can change the model.
-                    let copy = UnsafeMutablePointer<Float>.allocate(capacity: max(array.count, 1))
-                    array.data.withUnsafeBufferPointer { copy.update(from: $0.baseAddress!, count: array.count) }
-                    return TensorRef(shape: shape, pointer: copy)
+                case .slot(let slot): TensorRef(shape: shape, pointer: buffers[slot])
+                case .constant(let buffer): TensorRef(shape: shape, pointer: buffer.pointer)
                 }
             }
             planned.step.op.run(refs, TensorRef(shape: planned.output.1, pointer: buffers[planned.output.0]), threads: threads)
-            for (ref, (location, _)) in zip(refs, planned.inputs) {
-                if case .constant = location { ref.pointer.deallocate() }
-            }
-            _ = retained
         }
         if profiling {
             let lines = profile.map { "\($0.1) \($0.0)" }.joined(separator: "\n")
@@ -199,7 +208,7 @@ public final class InferenceModel: Sendable {
             let count = shape.reduce(1, *)
             switch location {
             case .slot(let slot): results[name] = NDArray(shape: shape, data: Array(UnsafeBufferPointer(start: buffers[slot], count: count)))
-            case .constant(let array): results[name] = array
+            case .constant(let buffer): results[name] = NDArray(shape: shape, data: buffer.values)
             }
         }
         return results
@@ -275,7 +284,7 @@ public final class InferenceModel: Sendable {
             let inputs = step.inputs.map { name -> (Location, [Int]) in
                 if let storage = storageOf[name] { return (.slot(slotOf[storage]), shapeOf[name]!) }
                 let constant = constants[name]!
-                return (.constant(NDArray(shape: constant.shape, data: constant.floats)), constant.shape)
+                return (.constant(ConstantBuffer(constant.floats)), constant.shape)
             }
             if !step.op.isAlias {
                 planned.append(PlannedStep(step: step, inputs: inputs, output: (slotOf[output.storage], output.shape)))
@@ -287,7 +296,7 @@ public final class InferenceModel: Sendable {
         let outputLocations = outputs.map { name -> (String, Location, [Int]) in
             if let storage = storageOf[name] { return (name, .slot(slotOf[storage]), shapeOf[name]!) }
             let constant = constants[name]!
-            return (name, .constant(NDArray(shape: constant.shape, data: constant.floats)), constant.shape)
+            return (name, .constant(ConstantBuffer(constant.floats)), constant.shape)
         }
         return Plan(steps: planned, slotSizes: slotSizes,
                     inputSlots: inputSlots.map { ($0.0, slotOf[$0.1]) }, outputs: outputLocations)

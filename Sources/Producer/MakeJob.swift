@@ -22,16 +22,20 @@ struct MakeJob: ParsableCommand {
     }
 
     func run() throws {
-        let files = try side.map { text -> (side: Side, path: String) in
-            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let side = Side(rawValue: parts[0]) else {
-                throw ValidationError("--side takes side=file with side one of \(Side.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
-            }
-            return (side, parts[1])
-        }
+        let files = try side.map(Self.parseSide)
         let job = try Job.fromFiles(files, jobID: jobID ?? UUID().uuidString.lowercased(), kioskID: kioskID)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         print(String(decoding: try encoder.encode(job), as: UTF8.self))
+    }
+}
+
+extension ParsableCommand {
+    /// `side=file` from `--side`, or a usage error that lists the sides.
+    static func parseSide(_ text: String) throws -> (side: Side, path: String) {
+        guard let parsed = Job.sideAndFile(text) else {
+            throw ValidationError("--side takes side=file with side one of \(Side.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
+        }
+        return parsed
     }
 }

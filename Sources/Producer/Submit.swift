@@ -77,13 +77,7 @@ struct Submit: AsyncParsableCommand {
         let prefix = idPrefix ?? "\(UUID().uuidString.prefix(8).lowercased())-"
         var jobs = try FleetClients.jobs(fromFiles: files, kioskID: kioskID, prefix: prefix)
         if !side.isEmpty {
-            let sides = try side.map { text -> (side: Side, path: String) in
-                let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, let side = Side(rawValue: parts[0]) else {
-                    throw ValidationError("--side takes side=file; got '\(text)'")
-                }
-                return (side, parts[1])
-            }
+            let sides = try side.map(Self.parseSide)
             jobs.append(try Job.fromFiles(sides, jobID: prefix + "sides", kioskID: kioskID))
         }
         for path in job {

@@ -118,12 +118,12 @@ struct Grade: ParsableCommand {
         }
     }
 
+    /// `side=file` from `--side`, or a usage error that lists the sides.
     static func parseSide(_ text: String) throws -> (side: Side, path: String) {
-        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2, let side = Side(rawValue: parts[0]) else {
+        guard let parsed = Job.sideAndFile(text) else {
             throw ValidationError("--side takes side=file with side one of \(Side.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
         }
-        return (side, parts[1])
+        return parsed
     }
 }
 

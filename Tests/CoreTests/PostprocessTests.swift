@@ -100,7 +100,7 @@ struct OverlayTests {
             pipelines:
               p:
                 - find_damages: {min_area_px: 200, edge_px: 2}
-                - overlay: {attach: true, edge_px: 2}
+                - overlay: {attach: true}
             """, file: "t.yaml", provided: ["photo_mask": Sided<Mask>.self, "image": Sided<Image>.self])
         var request = Fixtures.request([])
         request[ArtifactKey<Sided<Mask>>("photo_mask")] = Sided([(.front, mask)])

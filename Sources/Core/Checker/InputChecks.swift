@@ -56,14 +56,10 @@ public struct CheckSize: PipelineFunction {
             let aspect = Double(image.height) / Double(image.width)
             if aspect < minAspect || aspect > maxAspect {
                 reasons.append(Reason(code: "wrong_aspect_ratio", side: side,
-                                      detail: "height/width is \(Self.format(aspect)); it must be from \(minAspect) to \(maxAspect) (a portrait photo of the phone)"))
+                                      detail: "height/width is \(Reason.number(aspect)); it must be from \(minAspect) to \(maxAspect) (a portrait photo of the phone)"))
             }
         }
         return reasons.isEmpty ? .ok : .rejected(reasons)
-    }
-
-    static func format(_ value: Double) -> String {
-        String((value * 1000).rounded() / 1000)
     }
 }
 
@@ -100,14 +96,14 @@ public struct CheckExposure: PipelineFunction {
             let glareFraction = Double(glare) / Double(gray.pixelCount)
             if mean < minMean {
                 reasons.append(Reason(code: "too_dark", side: side,
-                                      detail: "mean brightness \(CheckSize.format(mean)) is below \(minMean)"))
+                                      detail: "mean brightness \(Reason.number(mean)) is below \(minMean)"))
             } else if mean > maxMean {
                 reasons.append(Reason(code: "overexposed", side: side,
-                                      detail: "mean brightness \(CheckSize.format(mean)) is above \(maxMean)"))
+                                      detail: "mean brightness \(Reason.number(mean)) is above \(maxMean)"))
             }
             if glareFraction > maxGlareFraction {
                 reasons.append(Reason(code: "glare", side: side,
-                                      detail: "\(CheckSize.format(glareFraction * 100))% of the photo is at brightness \(glareLevel) or more; the limit is \(maxGlareFraction * 100)%"))
+                                      detail: "\(Reason.number(glareFraction * 100))% of the photo is at brightness \(glareLevel) or more; the limit is \(maxGlareFraction * 100)%"))
             }
         }
         return reasons.isEmpty ? .ok : .rejected(reasons)
@@ -137,7 +133,7 @@ public struct CheckBlur: PipelineFunction {
             let variance = Self.laplacianVariance(Grayscale.gray(image))
             if variance < minVariance {
                 reasons.append(Reason(code: "blurred", side: side,
-                                      detail: "Laplacian variance \(CheckSize.format(variance)) is below \(minVariance); hold the phone still and refocus"))
+                                      detail: "Laplacian variance \(Reason.number(variance)) is below \(minVariance); hold the phone still and refocus"))
             }
         }
         return reasons.isEmpty ? .ok : .rejected(reasons)

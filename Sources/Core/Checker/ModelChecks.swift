@@ -28,7 +28,7 @@ public struct CheckDevice: PipelineFunction {
             let fraction = Double(phone?.pixels.count ?? 0) / Double(mask.labels.count)
             if fraction < minFraction {
                 reasons.append(Reason(code: "no_phone", side: side,
-                                      detail: "the phone covers \(CheckSize.format(fraction * 100))% of the photo; at least \(minFraction * 100)% is needed"))
+                                      detail: "the phone covers \(Reason.number(fraction * 100))% of the photo; at least \(minFraction * 100)% is needed"))
                 continue
             }
             var border = 0, onBorder = 0
@@ -47,7 +47,7 @@ public struct CheckDevice: PipelineFunction {
             let borderFraction = Double(onBorder) / Double(max(border, 1))
             if borderFraction > maxBorderFraction {
                 reasons.append(Reason(code: "phone_cut_off", side: side,
-                                      detail: "the phone touches \(CheckSize.format(borderFraction * 100))% of the photo's border; at most \(maxBorderFraction * 100)% is allowed"))
+                                      detail: "the phone touches \(Reason.number(borderFraction * 100))% of the photo's border; at most \(maxBorderFraction * 100)% is allowed"))
             }
         }
         return reasons.isEmpty ? .ok : .rejected(reasons)
@@ -81,7 +81,7 @@ public struct CheckConfidence: PipelineFunction {
             let entropy = Self.meanEntropy(logits.data, base: n * channels * plane, channels: channels, plane: plane)
             if entropy > maxEntropy {
                 reasons.append(Reason(code: "low_confidence", side: side,
-                                      detail: "the model's mean per-pixel entropy is \(CheckSize.format(entropy)) nats; the limit is \(maxEntropy); the photo may not show a phone as the kiosk expects"))
+                                      detail: "the model's mean per-pixel entropy is \(Reason.number(entropy)) nats; the limit is \(maxEntropy); the photo may not show a phone as the kiosk expects"))
             }
         }
         return reasons.isEmpty ? .ok : .rejected(reasons)

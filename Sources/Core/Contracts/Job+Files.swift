@@ -15,6 +15,13 @@ extension Job {
         return Job(jobID: jobID, kioskID: kioskID, submittedAt: rfc3339(submittedAt), images: photos)
     }
 
+    /// Parses `side=file`, as the command lines' `--side` takes it; nil when it is not that.
+    public static func sideAndFile(_ text: String) -> (side: Side, path: String)? {
+        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let side = Side(rawValue: parts[0]) else { return nil }
+        return (side, parts[1])
+    }
+
     /// The content type from the file's first bytes, then its extension.
     public static func contentType(of bytes: [UInt8], path: String) -> String {
         if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "image/png" }

@@ -13,6 +13,13 @@ public struct Reason: Codable, Sendable, Hashable {
     }
 }
 
+extension Reason {
+    /// A measured value as the details show it: at most three decimals.
+    static func number(_ value: Double) -> String {
+        String((value * 1000).rounded() / 1000)
+    }
+}
+
 /// Why a job could not be graded.
 public struct Failure: Codable, Sendable, Hashable, Error {
     /// Where it failed: `pipeline/function`, or `job` before any pipeline ran.

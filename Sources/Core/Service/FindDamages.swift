@@ -17,6 +17,8 @@ public struct FindDamages: PipelineFunction {
 
     let input: ArtifactKey<Sided<Mask>>
     let output: ArtifactKey<Damages>
+    /// Each pixel's zone, for the overlay: labels index `zoneClasses`.
+    let zonesOutput: ArtifactKey<Sided<Mask>>
     let damageClasses: [String]
     let minArea: Int
     let edgeWidth: Int
@@ -27,6 +29,7 @@ public struct FindDamages: PipelineFunction {
     public init(configuring step: inout StepBuilder) {
         input = step.input("mask", Sided<Mask>.self, default: "photo_mask")
         output = step.output("damages", Damages.self, default: "damages")
+        zonesOutput = step.output("zones", Sided<Mask>.self, default: "zones")
         damageClasses = step.params.strings("damage_classes", default: ["crack", "scratch", "chip"])
         minArea = step.params.int("min_area_px", default: 30, in: 1...1_000_000)
         edgeWidth = step.params.int("edge_px", default: 12, in: 0...1000)
@@ -40,9 +43,12 @@ public struct FindDamages: PipelineFunction {
 
     enum Zone: UInt8 { case none = 0, screen, edge, body, corner }
     static let zoneNames: [Zone: String] = [.screen: "screen", .edge: "edge", .body: "body", .corner: "corner"]
+    /// The class names of the zones mask, indexed by `Zone.rawValue`.
+    static let zoneClasses = ["none", "screen", "edge", "body", "corner"]
 
     public func run(_ request: inout Request) throws -> StepStatus {
         var found: [Damage] = []
+        var zoneMasks = Sided<Mask>()
         for (side, mask) in try request.require(input).entries {
             guard let background = mask.classes.firstIndex(of: "background"),
                   let screen = mask.classes.firstIndex(of: "screen") else {
@@ -50,6 +56,7 @@ public struct FindDamages: PipelineFunction {
             }
             let zones = Self.zones(mask, background: UInt8(background), screen: UInt8(screen), edgeWidth: edgeWidth,
                                    cornerFraction: cornerFraction)
+            zoneMasks[side] = Mask(width: mask.width, height: mask.height, labels: zones, classes: Self.zoneClasses)
             var zoneArea: [Zone: Int] = [:]
             for zone in zones { if let z = Zone(rawValue: zone), z != .none { zoneArea[z, default: 0] += 1 } }
             for name in damageClasses {
@@ -66,6 +73,7 @@ public struct FindDamages: PipelineFunction {
             }
         }
         request[output] = Damages(found)
+        request[zonesOutput] = zoneMasks
         return .ok
     }
 

@@ -10,19 +10,17 @@ public struct Overlay: PipelineFunction {
         summary: "Draws zones, damage outlines and labels over each photo; optionally attaches them to the result.")
 
     let photos: ArtifactKey<Sided<Image>>
-    let masks: ArtifactKey<Sided<Mask>>
+    let zones: ArtifactKey<Sided<Mask>>
     let damages: ArtifactKey<Damages>
     let output: ArtifactKey<Sided<Image>>
     let attach: Bool
-    let edgeWidth: Int
 
     public init(configuring step: inout StepBuilder) {
         photos = step.input("image", Sided<Image>.self, default: "image")
-        masks = step.input("mask", Sided<Mask>.self, default: "photo_mask")
+        zones = step.input("zones", Sided<Mask>.self, default: "zones")
         damages = step.input("damages", Damages.self, default: "damages")
         output = step.output("overlay", Sided<Image>.self, default: "overlay")
         attach = step.params.bool("attach", default: false)
-        edgeWidth = step.params.int("edge_px", default: 12, in: 0...1000)
     }
 
     static let zoneTints: [FindDamages.Zone: (Int, Int, Int)] = [.screen: (40, 90, 255), .edge: (255, 220, 0),
@@ -31,13 +29,12 @@ public struct Overlay: PipelineFunction {
 
     public func run(_ request: inout Request) throws -> StepStatus {
         let allDamages = try request.require(damages).items
-        let maskSet = try request.require(masks)
+        let zoneSet = try request.require(zones)
         let drawn = try request.require(photos).map { side, photo -> Image in
             var image = photo
-            if let mask = maskSet[side], mask.width == photo.width, mask.height == photo.height,
-               let background = mask.classes.firstIndex(of: "background"), let screen = mask.classes.firstIndex(of: "screen") {
-                let zones = FindDamages.zones(mask, background: UInt8(background), screen: UInt8(screen), edgeWidth: edgeWidth)
-                for (i, zone) in zones.enumerated() {
+            // The zones find_damages drew, so that the picture and the damages agree.
+            if let zoneMask = zoneSet[side], zoneMask.width == photo.width, zoneMask.height == photo.height {
+                for (i, zone) in zoneMask.labels.enumerated() {
                     guard let z = FindDamages.Zone(rawValue: zone), let tint = Self.zoneTints[z] else { continue }
                     for (c, value) in [tint.0, tint.1, tint.2].enumerated() {
                         let old = Int(image.pixels[i * 3 + c])
