@@ -56,6 +56,33 @@ public final class InferenceModel: Sendable {
         let slotSizes: [Int]
         let inputSlots: [(String, Int)]
         let outputs: [(String, Location, [Int])]
+        let arenas: ArenaPool
+    }
+
+    /// The buffers of one run: one per slot of the plan.
+    ///
+    /// - Important: `@unchecked Sendable` is safe because an arena is used by one run at a
+    ///   time: the pool hands it out and takes it back.
+    final class Arena: @unchecked Sendable {
+        let buffers: [UnsafeMutablePointer<Float>]
+
+        init(_ sizes: [Int]) { buffers = sizes.map { UnsafeMutablePointer<Float>.allocate(capacity: max($0, 1)) } }
+
+        deinit { buffers.forEach { $0.deallocate() } }
+    }
+
+    /// Arenas kept between runs of a plan, so that a run writes to memory that is already
+    /// mapped rather than paying a page fault per fresh 4 KiB. Concurrent runs take separate
+    /// arenas; the pool keeps as many as ever ran at once.
+    final class ArenaPool: Sendable {
+        private let sizes: [Int]
+        private let idle = Mutex<[Arena]>([])
+
+        init(sizes: [Int]) { self.sizes = sizes }
+
+        func take() -> Arena { idle.withLock { $0.popLast() } ?? Arena(sizes) }
+
+        func give(_ arena: Arena) { idle.withLock { $0.append(arena) } }
     }
 
     public let file: String
@@ -181,8 +208,9 @@ public final class InferenceModel: Sendable {
             }
         }
         let plan = try self.plan(for: inputs.map { feeds[$0.name]!.shape })
-        let buffers = plan.slotSizes.map { UnsafeMutablePointer<Float>.allocate(capacity: max($0, 1)) }
-        defer { buffers.forEach { $0.deallocate() } }
+        let arena = plan.arenas.take()
+        defer { plan.arenas.give(arena) }
+        let buffers = arena.buffers
         for (name, slot) in plan.inputSlots {
             feeds[name]!.data.withUnsafeBufferPointer { buffers[slot].update(from: $0.baseAddress!, count: $0.count) }
         }
@@ -299,7 +327,8 @@ public final class InferenceModel: Sendable {
             return (name, .constant(ConstantBuffer(constant.floats)), constant.shape)
         }
         return Plan(steps: planned, slotSizes: slotSizes,
-                    inputSlots: inputSlots.map { ($0.0, slotOf[$0.1]) }, outputs: outputLocations)
+                    inputSlots: inputSlots.map { ($0.0, slotOf[$0.1]) }, outputs: outputLocations,
+                    arenas: ArenaPool(sizes: slotSizes))
     }
 
     /// Runs `op` on constant inputs at load time.
