@@ -18,32 +18,17 @@ static void make_engine(void) {
 struct cdnnl_conv {
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t primitive;
-    /* The caller's layouts: NCHW, and ONNX's weights. */
-    dnnl_memory_desc_t src_md, weights_md, bias_md, dst_md;
-    /* The layouts the convolution prefers (often channel-blocked), and reorders to and from them. */
-    const dnnl_memory_desc_t *conv_src_md, *conv_weights_md, *conv_dst_md;
-    dnnl_primitive_t src_reorder, dst_reorder;
-    /* The weights, reordered once when the plan is made; filled on the first run. */
+    cdnnl_format src_format, dst_format;
+    /* ONNX's weights layout, and the one the primitive wants. */
+    dnnl_memory_desc_t weights_md, bias_md;
+    const dnnl_memory_desc_t *conv_src_md, *conv_weights_md, *conv_dst_md, *scratchpad_md;
+    /* The weights, reordered once; filled on the first run. */
     void *weights;
     pthread_mutex_t weights_lock;
     int weights_lock_ready;
     int has_bias;
     size_t scratchpad_size;
 };
-
-static int same_layout(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b) {
-    return dnnl_memory_desc_equal(a, b);
-}
-
-static dnnl_status_t make_reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to, dnnl_primitive_t *out) {
-    dnnl_primitive_desc_t pd;
-    dnnl_status_t status = dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, NULL);
-    if (status != dnnl_success) return status;
-    status = dnnl_primitive_create(out, pd);
-    dnnl_primitive_desc_destroy(pd);
-    return status;
-}
-
 
 #define TRY(call, what)                                                                     \
     do {                                                                                    \
@@ -54,10 +39,62 @@ static dnnl_status_t make_reorder(const dnnl_memory_desc_t *from, const dnnl_mem
         }                                                                                   \
     } while (0)
 
-cdnnl_conv *cdnnl_conv_create(int batch, int in_channels, int in_h, int in_w, int out_channels,
-                              int kernel_h, int kernel_w, int stride_h, int stride_w,
-                              int dilation_h, int dilation_w, int pad_top, int pad_left,
-                              int pad_bottom, int pad_right, int groups, int has_bias, int relu,
+static dnnl_format_tag_t tag_of(cdnnl_format format) {
+    switch (format) {
+    case CDNNL_NCHW: return dnnl_nchw;
+    case CDNNL_NHWC: return dnnl_nhwc;
+    case CDNNL_NCHW8C: return dnnl_nChw8c;
+    case CDNNL_NCHW16C: return dnnl_nChw16c;
+    default: return dnnl_format_tag_any;
+    }
+}
+
+/* The cdnnl_format that `md` is, or CDNNL_ANY when it is none of them (or would pad channels). */
+static cdnnl_format format_of(const dnnl_memory_desc_t *md) {
+    static const cdnnl_format formats[] = {CDNNL_NCHW, CDNNL_NHWC, CDNNL_NCHW8C, CDNNL_NCHW16C};
+    static const int blocks[] = {1, 1, 8, 16};
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        if (md->dims[1] % blocks[i] != 0) continue;
+        dnnl_memory_desc_t candidate;
+        if (dnnl_memory_desc_init_by_tag(&candidate, 4, md->dims, dnnl_f32, tag_of(formats[i])) != dnnl_success) continue;
+        if (dnnl_memory_desc_equal(&candidate, md)) return formats[i];
+    }
+    return CDNNL_ANY;
+}
+
+/* Makes the primitive descriptor for `src` and `dst` layouts into conv->pd. */
+static dnnl_status_t describe(cdnnl_conv *conv, const cdnnl_conv_geometry *g, cdnnl_format src, cdnnl_format dst,
+                              dnnl_primitive_attr_t attr) {
+    dnnl_dims_t src_dims = {g->batch, g->in_channels, g->in_h, g->in_w};
+    dnnl_dims_t dst_dims = {g->batch, g->out_channels, g->out_h, g->out_w};
+    dnnl_memory_desc_t src_md, weights_md, dst_md;
+    dnnl_status_t status;
+    if ((status = dnnl_memory_desc_init_by_tag(&src_md, 4, src_dims, dnnl_f32, tag_of(src))) != dnnl_success) return status;
+    if ((status = dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_dims, dnnl_f32, tag_of(dst))) != dnnl_success) return status;
+    if ((status = dnnl_memory_desc_init_by_tag(&weights_md, conv->weights_md.ndims, conv->weights_md.dims, dnnl_f32,
+                                               dnnl_format_tag_any)) != dnnl_success) return status;
+    dnnl_dims_t strides = {g->stride_h, g->stride_w};
+    dnnl_dims_t dilations = {g->dilation_h - 1, g->dilation_w - 1};
+    dnnl_dims_t padding_l = {g->pad_top, g->pad_left};
+    dnnl_dims_t padding_r = {g->pad_bottom, g->pad_right};
+    const dnnl_memory_desc_t *bias = g->has_bias ? &conv->bias_md : NULL;
+    if (g->transposed) {
+        dnnl_deconvolution_desc_t desc;
+        status = dnnl_dilated_deconvolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_deconvolution_direct,
+                                                              &src_md, &weights_md, bias, &dst_md, strides, dilations,
+                                                              padding_l, padding_r);
+        if (status != dnnl_success) return status;
+        return dnnl_primitive_desc_create(&conv->pd, &desc, attr, engine, NULL);
+    }
+    dnnl_convolution_desc_t desc;
+    status = dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
+                                                        &src_md, &weights_md, bias, &dst_md, strides, dilations,
+                                                        padding_l, padding_r);
+    if (status != dnnl_success) return status;
+    return dnnl_primitive_desc_create(&conv->pd, &desc, attr, engine, NULL);
+}
+
+cdnnl_conv *cdnnl_conv_create(const cdnnl_conv_geometry *g, cdnnl_format src, cdnnl_format dst,
                               char *error, size_t error_size) {
     pthread_once(&engine_once, make_engine);
     if (engine_status != dnnl_success) {
@@ -71,57 +108,46 @@ cdnnl_conv *cdnnl_conv_create(int batch, int in_channels, int in_h, int in_w, in
         snprintf(error, error_size, "out of memory");
         return NULL;
     }
-    int out_h = (in_h + pad_top + pad_bottom - ((kernel_h - 1) * dilation_h + 1)) / stride_h + 1;
-    int out_w = (in_w + pad_left + pad_right - ((kernel_w - 1) * dilation_w + 1)) / stride_w + 1;
-    dnnl_dims_t src_dims = {batch, in_channels, in_h, in_w};
-    dnnl_dims_t dst_dims = {batch, out_channels, out_h, out_w};
-    dnnl_dims_t bias_dims = {out_channels};
-    TRY(dnnl_memory_desc_init_by_tag(&conv->src_md, 4, src_dims, dnnl_f32, dnnl_nchw), "source descriptor");
-    TRY(dnnl_memory_desc_init_by_tag(&conv->dst_md, 4, dst_dims, dnnl_f32, dnnl_nchw), "destination descriptor");
+    dnnl_dims_t bias_dims = {g->out_channels};
     TRY(dnnl_memory_desc_init_by_tag(&conv->bias_md, 1, bias_dims, dnnl_f32, dnnl_x), "bias descriptor");
-    if (groups == 1) {
-        dnnl_dims_t weights_dims = {out_channels, in_channels, kernel_h, kernel_w};
-        TRY(dnnl_memory_desc_init_by_tag(&conv->weights_md, 4, weights_dims, dnnl_f32, dnnl_oihw), "weights descriptor");
+    /* ONNX's weights: Conv [out, in/g, kh, kw] is oihw; ConvTranspose [in, out/g, kh, kw] is iohw. */
+    if (g->groups == 1) {
+        dnnl_dims_t dims = {g->out_channels, g->in_channels, g->kernel_h, g->kernel_w};
+        TRY(dnnl_memory_desc_init_by_tag(&conv->weights_md, 4, dims, dnnl_f32, g->transposed ? dnnl_iohw : dnnl_oihw),
+            "weights descriptor");
     } else {
-        dnnl_dims_t weights_dims = {groups, out_channels / groups, in_channels / groups, kernel_h, kernel_w};
-        TRY(dnnl_memory_desc_init_by_tag(&conv->weights_md, 5, weights_dims, dnnl_f32, dnnl_goihw), "weights descriptor");
+        dnnl_dims_t dims = {g->groups, g->out_channels / g->groups, g->in_channels / g->groups, g->kernel_h, g->kernel_w};
+        TRY(dnnl_memory_desc_init_by_tag(&conv->weights_md, 5, dims, dnnl_f32, g->transposed ? dnnl_giohw : dnnl_goihw),
+            "weights descriptor");
     }
-    dnnl_dims_t strides = {stride_h, stride_w};
-    dnnl_dims_t dilations = {dilation_h - 1, dilation_w - 1};
-    dnnl_dims_t padding_l = {pad_top, pad_left};
-    dnnl_dims_t padding_r = {pad_bottom, pad_right};
-    /* Let oneDNN pick the layouts it runs fastest on; reorders bridge them to NCHW. */
-    dnnl_memory_desc_t any_src, any_weights, any_dst;
-    TRY(dnnl_memory_desc_init_by_tag(&any_src, 4, src_dims, dnnl_f32, dnnl_format_tag_any), "source descriptor");
-    TRY(dnnl_memory_desc_init_by_tag(&any_dst, 4, dst_dims, dnnl_f32, dnnl_format_tag_any), "destination descriptor");
-    TRY(dnnl_memory_desc_init_by_tag(&any_weights, conv->weights_md.ndims, conv->weights_md.dims, dnnl_f32,
-                                     dnnl_format_tag_any), "weights descriptor");
-    dnnl_convolution_desc_t desc;
-    TRY(dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
-                                                   &any_src, &any_weights, has_bias ? &conv->bias_md : NULL,
-                                                   &any_dst, strides, dilations, padding_l, padding_r),
-        "convolution descriptor");
     TRY(dnnl_primitive_attr_create(&attr), "attributes");
-    /* A scratchpad per run, so that concurrent runs of one primitive never share one. */
+    /* The caller gives each run its own scratchpad, so concurrent runs never share one. */
     TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
-    if (relu) {
+    if (g->relu) {
         TRY(dnnl_post_ops_create(&post_ops), "post-ops");
         TRY(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), "Relu post-op");
         TRY(dnnl_primitive_attr_set_post_ops(attr, post_ops), "post-ops");
     }
-    TRY(dnnl_primitive_desc_create(&conv->pd, &desc, attr, engine, NULL), "primitive descriptor");
+    TRY(describe(conv, g, src, dst, attr), g->transposed ? "transposed convolution descriptor" : "convolution descriptor");
+    conv->src_format = format_of(dnnl_primitive_desc_query_md(conv->pd, dnnl_query_src_md, 0));
+    conv->dst_format = format_of(dnnl_primitive_desc_query_md(conv->pd, dnnl_query_dst_md, 0));
+    if (conv->src_format == CDNNL_ANY || conv->dst_format == CDNNL_ANY) {
+        /* oneDNN chose a layout the executor does not handle: ask again with NCHW there. */
+        cdnnl_format src_again = conv->src_format == CDNNL_ANY ? CDNNL_NCHW : conv->src_format;
+        cdnnl_format dst_again = conv->dst_format == CDNNL_ANY ? CDNNL_NCHW : conv->dst_format;
+        dnnl_primitive_desc_destroy(conv->pd);
+        conv->pd = NULL;
+        TRY(describe(conv, g, src_again, dst_again, attr), "convolution descriptor in NCHW");
+        conv->src_format = src_again;
+        conv->dst_format = dst_again;
+    }
     TRY(dnnl_primitive_create(&conv->primitive, conv->pd), "primitive");
-    conv->scratchpad_size = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(conv->pd, dnnl_query_scratchpad_md, 0));
-    conv->has_bias = has_bias;
     conv->conv_src_md = dnnl_primitive_desc_query_md(conv->pd, dnnl_query_src_md, 0);
     conv->conv_weights_md = dnnl_primitive_desc_query_md(conv->pd, dnnl_query_weights_md, 0);
     conv->conv_dst_md = dnnl_primitive_desc_query_md(conv->pd, dnnl_query_dst_md, 0);
-    if (!same_layout(&conv->src_md, conv->conv_src_md)) {
-        TRY(make_reorder(&conv->src_md, conv->conv_src_md, &conv->src_reorder), "source reorder");
-    }
-    if (!same_layout(&conv->dst_md, conv->conv_dst_md)) {
-        TRY(make_reorder(conv->conv_dst_md, &conv->dst_md, &conv->dst_reorder), "destination reorder");
-    }
+    conv->scratchpad_md = dnnl_primitive_desc_query_md(conv->pd, dnnl_query_scratchpad_md, 0);
+    conv->scratchpad_size = dnnl_memory_desc_get_size(conv->scratchpad_md);
+    conv->has_bias = g->has_bias;
     pthread_mutex_init(&conv->weights_lock, NULL);
     conv->weights_lock_ready = 1;
     if (post_ops) dnnl_post_ops_destroy(post_ops);
@@ -134,6 +160,12 @@ fail:
     return NULL;
 }
 
+cdnnl_format cdnnl_conv_src_format(const cdnnl_conv *conv) { return conv->src_format; }
+
+cdnnl_format cdnnl_conv_dst_format(const cdnnl_conv *conv) { return conv->dst_format; }
+
+size_t cdnnl_conv_scratchpad_size(const cdnnl_conv *conv) { return conv->scratchpad_size; }
+
 /* Executes `primitive` on `count` arguments in a stream of its own. */
 static dnnl_status_t execute(dnnl_primitive_t primitive, int count, const dnnl_exec_arg_t *args) {
     dnnl_stream_t stream;
@@ -145,12 +177,13 @@ static dnnl_status_t execute(dnnl_primitive_t primitive, int count, const dnnl_e
     return status;
 }
 
-/* Reorders the weights into the convolution's layout, once per plan. */
+/* Reorders the weights into the primitive's layout, once per plan. */
 static int prepare_weights(cdnnl_conv *conv, const float *weights, char *error, size_t error_size) {
     int result = 0;
     pthread_mutex_lock(&conv->weights_lock);
     if (conv->weights == NULL) {
         dnnl_memory_t from = NULL, to = NULL;
+        dnnl_primitive_desc_t reorder_pd = NULL;
         dnnl_primitive_t reorder = NULL;
         void *buffer = malloc(dnnl_memory_desc_get_size(conv->conv_weights_md));
         result = -1;
@@ -160,7 +193,9 @@ static int prepare_weights(cdnnl_conv *conv, const float *weights, char *error, 
         }
         TRY(dnnl_memory_create(&from, &conv->weights_md, engine, (void *)weights), "weights memory");
         TRY(dnnl_memory_create(&to, conv->conv_weights_md, engine, buffer), "weights memory");
-        TRY(make_reorder(&conv->weights_md, conv->conv_weights_md, &reorder), "weights reorder");
+        TRY(dnnl_reorder_primitive_desc_create(&reorder_pd, &conv->weights_md, engine, conv->conv_weights_md, engine, NULL),
+            "weights reorder");
+        TRY(dnnl_primitive_create(&reorder, reorder_pd), "weights reorder");
         dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
         TRY(execute(reorder, 2, args), "weights reorder");
         conv->weights = buffer;
@@ -169,6 +204,7 @@ static int prepare_weights(cdnnl_conv *conv, const float *weights, char *error, 
     fail:
         free(buffer);
         if (reorder) dnnl_primitive_destroy(reorder);
+        if (reorder_pd) dnnl_primitive_desc_destroy(reorder_pd);
         if (from) dnnl_memory_destroy(from);
         if (to) dnnl_memory_destroy(to);
     }
@@ -177,64 +213,35 @@ static int prepare_weights(cdnnl_conv *conv, const float *weights, char *error, 
 }
 
 int cdnnl_conv_run(const cdnnl_conv *plan, const float *src, const float *weights, const float *bias,
-                   float *dst, char *error, size_t error_size) {
+                   float *dst, void *scratchpad, char *error, size_t error_size) {
     cdnnl_conv *conv = (cdnnl_conv *)plan;
-    dnnl_memory_t user_src = NULL, user_dst = NULL, src_mem = NULL, weights_mem = NULL, bias_mem = NULL;
-    dnnl_memory_t dst_mem = NULL, scratch_mem = NULL;
-    void *src_buffer = NULL, *dst_buffer = NULL, *scratchpad = NULL;
+    dnnl_memory_t src_mem = NULL, weights_mem = NULL, bias_mem = NULL, dst_mem = NULL, scratch_mem = NULL;
     int result = -1;
     if (prepare_weights(conv, weights, error, error_size) != 0) return -1;
-    TRY(dnnl_memory_create(&user_src, &conv->src_md, engine, (void *)src), "source memory");
-    TRY(dnnl_memory_create(&user_dst, &conv->dst_md, engine, dst), "destination memory");
-    if (conv->src_reorder) {
-        src_buffer = malloc(dnnl_memory_desc_get_size(conv->conv_src_md));
-        if (src_buffer == NULL) goto oom;
-        TRY(dnnl_memory_create(&src_mem, conv->conv_src_md, engine, src_buffer), "source memory");
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, user_src}, {DNNL_ARG_TO, src_mem}};
-        TRY(execute(conv->src_reorder, 2, args), "source reorder");
-    }
-    if (conv->dst_reorder) {
-        dst_buffer = malloc(dnnl_memory_desc_get_size(conv->conv_dst_md));
-        if (dst_buffer == NULL) goto oom;
-        TRY(dnnl_memory_create(&dst_mem, conv->conv_dst_md, engine, dst_buffer), "destination memory");
-    }
-    TRY(dnnl_memory_create(&weights_mem, conv->conv_weights_md, engine, conv->weights), "weights memory");
     dnnl_exec_arg_t args[5];
     int count = 0;
-    args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, src_mem ? src_mem : user_src};
+    TRY(dnnl_memory_create(&src_mem, conv->conv_src_md, engine, (void *)src), "source memory");
+    args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, src_mem};
+    TRY(dnnl_memory_create(&weights_mem, conv->conv_weights_md, engine, conv->weights), "weights memory");
     args[count++] = (dnnl_exec_arg_t){DNNL_ARG_WEIGHTS, weights_mem};
-    args[count++] = (dnnl_exec_arg_t){DNNL_ARG_DST, dst_mem ? dst_mem : user_dst};
+    TRY(dnnl_memory_create(&dst_mem, conv->conv_dst_md, engine, dst), "destination memory");
+    args[count++] = (dnnl_exec_arg_t){DNNL_ARG_DST, dst_mem};
     if (conv->has_bias) {
         TRY(dnnl_memory_create(&bias_mem, &conv->bias_md, engine, (void *)bias), "bias memory");
         args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bias_mem};
     }
     if (conv->scratchpad_size > 0) {
-        scratchpad = malloc(conv->scratchpad_size);
-        if (scratchpad == NULL) goto oom;
-        TRY(dnnl_memory_create(&scratch_mem, dnnl_primitive_desc_query_md(conv->pd, dnnl_query_scratchpad_md, 0),
-                               engine, scratchpad), "scratchpad memory");
+        TRY(dnnl_memory_create(&scratch_mem, conv->scratchpad_md, engine, scratchpad), "scratchpad memory");
         args[count++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, scratch_mem};
     }
     TRY(execute(conv->primitive, count, args), "convolution");
-    if (conv->dst_reorder) {
-        dnnl_exec_arg_t back[2] = {{DNNL_ARG_FROM, dst_mem}, {DNNL_ARG_TO, user_dst}};
-        TRY(execute(conv->dst_reorder, 2, back), "destination reorder");
-    }
     result = 0;
-    goto fail;
-oom:
-    snprintf(error, error_size, "out of memory for a convolution buffer");
 fail:
     if (scratch_mem) dnnl_memory_destroy(scratch_mem);
     if (bias_mem) dnnl_memory_destroy(bias_mem);
-    if (weights_mem) dnnl_memory_destroy(weights_mem);
     if (dst_mem) dnnl_memory_destroy(dst_mem);
+    if (weights_mem) dnnl_memory_destroy(weights_mem);
     if (src_mem) dnnl_memory_destroy(src_mem);
-    if (user_dst) dnnl_memory_destroy(user_dst);
-    if (user_src) dnnl_memory_destroy(user_src);
-    free(scratchpad);
-    free(dst_buffer);
-    free(src_buffer);
     return result;
 }
 
@@ -246,8 +253,6 @@ const char *cdnnl_conv_implementation(const cdnnl_conv *conv) {
 
 void cdnnl_conv_destroy(cdnnl_conv *conv) {
     if (conv == NULL) return;
-    if (conv->src_reorder) dnnl_primitive_destroy(conv->src_reorder);
-    if (conv->dst_reorder) dnnl_primitive_destroy(conv->dst_reorder);
     free(conv->weights);
     if (conv->weights_lock_ready) pthread_mutex_destroy(&conv->weights_lock);
     if (conv->primitive) dnnl_primitive_destroy(conv->primitive);

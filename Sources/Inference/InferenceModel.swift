@@ -47,8 +47,8 @@ public final class InferenceModel: Sendable {
 
     struct PlannedStep: Sendable {
         let step: LoadedStep
-        let inputs: [(Location, [Int])]
-        let output: (Int, [Int])
+        let inputs: [(Location, [Int], TensorLayout)]
+        let output: (Int, [Int], TensorLayout)
     }
 
     struct Plan: Sendable {
@@ -57,32 +57,6 @@ public final class InferenceModel: Sendable {
         let inputSlots: [(String, Int)]
         let outputs: [(String, Location, [Int])]
         let arenas: ArenaPool
-    }
-
-    /// The buffers of one run: one per slot of the plan.
-    ///
-    /// - Important: `@unchecked Sendable` is safe because an arena is used by one run at a
-    ///   time: the pool hands it out and takes it back.
-    final class Arena: @unchecked Sendable {
-        let buffers: [UnsafeMutablePointer<Float>]
-
-        init(_ sizes: [Int]) { buffers = sizes.map { UnsafeMutablePointer<Float>.allocate(capacity: max($0, 1)) } }
-
-        deinit { buffers.forEach { $0.deallocate() } }
-    }
-
-    /// Arenas kept between runs of a plan, so that a run writes to memory that is already
-    /// mapped rather than paying a page fault per fresh 4 KiB. Concurrent runs take separate
-    /// arenas; the pool keeps as many as ever ran at once.
-    final class ArenaPool: Sendable {
-        private let sizes: [Int]
-        private let idle = Mutex<[Arena]>([])
-
-        init(sizes: [Int]) { self.sizes = sizes }
-
-        func take() -> Arena { idle.withLock { $0.popLast() } ?? Arena(sizes) }
-
-        func give(_ arena: Arena) { idle.withLock { $0.append(arena) } }
     }
 
     public let file: String
@@ -219,13 +193,14 @@ public final class InferenceModel: Sendable {
         for planned in plan.steps {
             let started = profiling ? ContinuousClock.now : nil
             defer { if let started { profile.append((planned.step.label, started.duration(to: .now))) } }
-            let refs = planned.inputs.map { location, shape -> TensorRef in
+            let refs = planned.inputs.map { location, shape, layout -> TensorRef in
                 switch location {
-                case .slot(let slot): TensorRef(shape: shape, pointer: buffers[slot])
-                case .constant(let buffer): TensorRef(shape: shape, pointer: buffer.pointer)
+                case .slot(let slot): TensorRef(shape: shape, pointer: buffers[slot], layout: layout)
+                case .constant(let buffer): TensorRef(shape: shape, pointer: buffer.pointer, layout: layout)
                 }
             }
-            planned.step.op.run(refs, TensorRef(shape: planned.output.1, pointer: buffers[planned.output.0]), threads: threads)
+            let (slot, shape, layout) = planned.output
+            planned.step.op.run(refs, TensorRef(shape: shape, pointer: buffers[slot], layout: layout), threads: threads)
         }
         if profiling {
             let lines = profile.map { "\($0.1) \($0.0)" }.joined(separator: "\n")
@@ -250,44 +225,94 @@ public final class InferenceModel: Sendable {
         return plan
     }
 
-    private func makePlan(_ inputShapes: [[Int]]) throws(InferenceError) -> Plan {
-        // Values: name -> (storage, shape). Aliases share their input's storage.
-        var storageOf: [String: Int] = [:]
+    /// A step in a plan, before buffers are assigned: the loaded step (inputs renamed to their
+    /// converted copies where the op wants another layout) and the layouts it reads and writes.
+    private struct LaidOutStep {
+        let step: LoadedStep
+        let layouts: StepLayouts
+    }
+
+    /// Shapes and layouts of every value for these input shapes, with a conversion step wherever
+    /// an op wants an input in another layout than it was written in. Graph outputs end row-major.
+    private func layOut(_ inputShapes: [[Int]]) throws(InferenceError)
+        -> (steps: [LaidOutStep], shapes: [String: [Int]], outputs: [String]) {
         var shapeOf: [String: [Int]] = [:]
+        var layoutOf: [String: TensorLayout] = [:]
+        for (input, shape) in zip(inputs, inputShapes) { shapeOf[input.name] = shape }
+        var laidOut: [LaidOutStep] = []
+        func shape(_ name: String, _ label: String) throws(InferenceError) -> [Int] {
+            if let shape = shapeOf[name] { return shape }
+            if let constant = constants[name] { return constant.shape }
+            throw InferenceError(.malformedModel, "'\(name)' has no value", node: label)
+        }
+        // The name of `name`'s value in `layout`, converting it once if it was written in another.
+        func provide(_ name: String, in layout: TensorLayout, _ label: String) throws(InferenceError) -> String {
+            let current = layoutOf[name] ?? .rowMajor
+            if current == layout { return name }
+            let converted = "\(name) in \(layout)"
+            if layoutOf[converted] == nil {
+                let valueShape = try shape(name, label)
+                guard valueShape.count == 4 else {
+                    throw InferenceError(.unsupported, "'\(name)' of shape \(valueShape) cannot take the \(layout) layout", node: label)
+                }
+                let step = LoadedStep(op: LayoutConversion(label: "'\(name)' \(current) to \(layout)"), inputs: [name],
+                                      output: converted, label: "'\(name)' \(current) to \(layout)")
+                laidOut.append(LaidOutStep(step: step, layouts: StepLayouts(inputs: [current], output: layout)))
+                shapeOf[converted] = valueShape
+                layoutOf[converted] = layout
+            }
+            return converted
+        }
+        for step in steps {
+            let shapes = try step.inputs.map { name throws(InferenceError) in try shape(name, step.label) }
+            let outputShape = try step.op.outputShape(shapes)
+            var layouts = step.op.layouts(offered: step.inputs.map { layoutOf[$0] ?? .rowMajor }, shapes: shapes)
+            if outputShape.count != 4 || zip(shapes, layouts.inputs).contains(where: { $0.count != 4 && $1 != .rowMajor }) {
+                layouts = .rowMajor(step.inputs.count)
+            }
+            var names: [String] = []
+            for (name, layout) in zip(step.inputs, layouts.inputs) { names.append(try provide(name, in: layout, step.label)) }
+            laidOut.append(LaidOutStep(step: LoadedStep(op: step.op, inputs: names, output: step.output, label: step.label),
+                                       layouts: layouts))
+            shapeOf[step.output] = outputShape
+            layoutOf[step.output] = layouts.output
+        }
+        var outputNames: [String] = []
+        for name in outputs { outputNames.append(try provide(name, in: .rowMajor, "graph output '\(name)'")) }
+        return (laidOut, shapeOf, outputNames)
+    }
+
+    private func makePlan(_ inputShapes: [[Int]]) throws(InferenceError) -> Plan {
+        let (steps, shapeOf, outputNames) = try layOut(inputShapes)
+        // Values: name -> storage. Aliases share their input's storage.
+        var storageOf: [String: Int] = [:]
         var storageCount = 0
         var inputSlots: [(String, Int)] = []
-        for (input, shape) in zip(inputs, inputShapes) {
+        for input in inputs {
             storageOf[input.name] = storageCount
-            shapeOf[input.name] = shape
             inputSlots.append((input.name, storageCount))
             storageCount += 1
         }
         var storageSize = [Int](inputShapes.map { $0.reduce(1, *) })
-        var stepOutputs: [(storage: Int, shape: [Int], fresh: Bool)] = []
-        for step in steps {
-            let shapes = try step.inputs.map { name throws(InferenceError) -> [Int] in
-                if let shape = shapeOf[name] { return shape }
-                if let constant = constants[name] { return constant.shape }
-                throw InferenceError(.malformedModel, "'\(name)' has no value", node: step.label)
-            }
-            let shape = try step.op.outputShape(shapes)
-            shapeOf[step.output] = shape
+        var stepOutputs: [(storage: Int, fresh: Bool)] = []
+        for laidOut in steps {
+            let step = laidOut.step
             if step.op.isAlias, let source = storageOf[step.inputs[0]] {
                 storageOf[step.output] = source
-                stepOutputs.append((source, shape, false))
+                stepOutputs.append((source, false))
             } else {
                 storageOf[step.output] = storageCount
-                storageSize.append(shape.reduce(1, *))
-                stepOutputs.append((storageCount, shape, true))
+                storageSize.append(shapeOf[step.output]!.reduce(1, *))
+                stepOutputs.append((storageCount, true))
                 storageCount += 1
             }
         }
         // Last reader of each storage; graph outputs live to the end.
         var lastUse = [Int](repeating: -1, count: storageCount)
-        for (index, step) in steps.enumerated() {
-            for name in step.inputs { if let storage = storageOf[name] { lastUse[storage] = max(lastUse[storage], index) } }
+        for (index, laidOut) in steps.enumerated() {
+            for name in laidOut.step.inputs { if let storage = storageOf[name] { lastUse[storage] = max(lastUse[storage], index) } }
         }
-        for name in outputs { if let storage = storageOf[name] { lastUse[storage] = Int.max } }
+        for name in outputNames { if let storage = storageOf[name] { lastUse[storage] = Int.max } }
         // Map storages onto slots, reusing a slot once its storage's last reader has run.
         var slotOf = [Int](repeating: -1, count: storageCount)
         var slotSizes: [Int] = []
@@ -306,24 +331,26 @@ public final class InferenceModel: Sendable {
         }
         for (_, slot) in inputSlots { assign(slot) }
         var planned: [PlannedStep] = []
-        for (index, step) in steps.enumerated() {
+        for (index, laidOut) in steps.enumerated() {
+            let step = laidOut.step
             let output = stepOutputs[index]
             if output.fresh { assign(output.storage) }
-            let inputs = step.inputs.map { name -> (Location, [Int]) in
-                if let storage = storageOf[name] { return (.slot(slotOf[storage]), shapeOf[name]!) }
+            let inputs = zip(step.inputs, laidOut.layouts.inputs).map { name, layout -> (Location, [Int], TensorLayout) in
+                if let storage = storageOf[name] { return (.slot(slotOf[storage]), shapeOf[name]!, layout) }
                 let constant = constants[name]!
-                return (.constant(ConstantBuffer(constant.floats)), constant.shape)
+                return (.constant(ConstantBuffer(constant.floats)), constant.shape, layout)
             }
             if !step.op.isAlias {
-                planned.append(PlannedStep(step: step, inputs: inputs, output: (slotOf[output.storage], output.shape)))
+                planned.append(PlannedStep(step: step, inputs: inputs,
+                                           output: (slotOf[output.storage], shapeOf[step.output]!, laidOut.layouts.output)))
             }
             for storage in Set(step.inputs.compactMap { storageOf[$0] }) where lastUse[storage] == index {
                 if !free.contains(slotOf[storage]) { free.append(slotOf[storage]) }
             }
         }
-        let outputLocations = outputs.map { name -> (String, Location, [Int]) in
-            if let storage = storageOf[name] { return (name, .slot(slotOf[storage]), shapeOf[name]!) }
-            let constant = constants[name]!
+        let outputLocations = zip(outputs, outputNames).map { name, value -> (String, Location, [Int]) in
+            if let storage = storageOf[value] { return (name, .slot(slotOf[storage]), shapeOf[value]!) }
+            let constant = constants[value]!
             return (name, .constant(ConstantBuffer(constant.floats)), constant.shape)
         }
         return Plan(steps: planned, slotSizes: slotSizes,

@@ -1,8 +1,10 @@
-// Gradeline's shim over oneDNN's C API: one convolution, planned once per input shape.
+// Gradeline's shim over oneDNN's C API: 2-D convolutions and transposed convolutions, each
+// planned once per input shape and memory layout.
 //
-// The shim hides oneDNN's descriptors, memory objects and streams; Swift sees an opaque plan
-// and one call to run it. Runs of one plan may happen on several threads at once: each run
-// has its own stream, memory objects and scratchpad.
+// The shim hides oneDNN's descriptors, memory objects and streams; Swift sees an opaque plan,
+// the layouts it chose, and one call to run it. Runs of one plan may happen on several threads
+// at once: each run has its own stream and memory objects, and the caller gives each run its
+// own scratchpad.
 #ifndef GRADELINE_CDNNL_H
 #define GRADELINE_CDNNL_H
 
@@ -12,20 +14,52 @@
 extern "C" {
 #endif
 
+/// Memory layouts of a 4-D activation tensor that the executor knows how to handle.
+typedef enum {
+    /// Only when creating a plan: let oneDNN choose the layout it runs fastest on.
+    CDNNL_ANY = 0,
+    CDNNL_NCHW = 1,
+    /// Channels innermost (oneDNN's acdb).
+    CDNNL_NHWC = 2,
+    /// Blocks of 8 or 16 channels innermost (nChw8c, nChw16c); only when the channel count is
+    /// a multiple of the block, so that no padding channels exist.
+    CDNNL_NCHW8C = 3,
+    CDNNL_NCHW16C = 4,
+} cdnnl_format;
+
+/// The geometry of one convolution. Dilations count as ONNX does (1 = none). For a transposed
+/// convolution, `in_*` describe its input and `out_*` its output, and the pads crop the output.
+typedef struct {
+    int batch, in_channels, in_h, in_w, out_channels, out_h, out_w;
+    int kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w;
+    int pad_top, pad_left, pad_bottom, pad_right, groups;
+    /// 0: Conv, weights [out, in/groups, kh, kw]; 1: ConvTranspose, weights [in, out/groups, kh, kw].
+    int transposed;
+    int has_bias;
+    /// Apply Relu to the result.
+    int relu;
+} cdnnl_conv_geometry;
+
 typedef struct cdnnl_conv cdnnl_conv;
 
-/// Plans a 2-D convolution on NCHW float32 memory, with weights [out, in/groups, kh, kw]
-/// (ONNX's layout), an optional bias, and an optional Relu after it. Dilations count as ONNX
-/// does (1 = none). Returns NULL and a message in `error` when oneDNN cannot make it.
-cdnnl_conv *cdnnl_conv_create(int batch, int in_channels, int in_h, int in_w, int out_channels,
-                              int kernel_h, int kernel_w, int stride_h, int stride_w,
-                              int dilation_h, int dilation_w, int pad_top, int pad_left,
-                              int pad_bottom, int pad_right, int groups, int has_bias, int relu,
+/// Plans a convolution reading `src` and writing `dst` (either may be CDNNL_ANY). Layouts that
+/// oneDNN would choose outside cdnnl_format are replaced by CDNNL_NCHW. Returns NULL and a
+/// message in `error` when oneDNN cannot make it.
+cdnnl_conv *cdnnl_conv_create(const cdnnl_conv_geometry *geometry, cdnnl_format src, cdnnl_format dst,
                               char *error, size_t error_size);
 
-/// Runs the plan. Returns 0, or -1 with a message in `error`.
+/// The layouts the plan reads and writes.
+cdnnl_format cdnnl_conv_src_format(const cdnnl_conv *conv);
+cdnnl_format cdnnl_conv_dst_format(const cdnnl_conv *conv);
+
+/// Bytes of scratch memory each run needs.
+size_t cdnnl_conv_scratchpad_size(const cdnnl_conv *conv);
+
+/// Runs the plan. `weights` are in ONNX's layout; they are reordered into oneDNN's once, on the
+/// first run. `scratchpad` holds cdnnl_conv_scratchpad_size bytes, or is NULL when that is 0.
+/// Returns 0, or -1 with a message in `error`.
 int cdnnl_conv_run(const cdnnl_conv *conv, const float *src, const float *weights, const float *bias,
-                   float *dst, char *error, size_t error_size);
+                   float *dst, void *scratchpad, char *error, size_t error_size);
 
 /// The name of the kernel oneDNN chose, for logs and benchmarks.
 const char *cdnnl_conv_implementation(const cdnnl_conv *conv);

@@ -2,7 +2,8 @@ import CDNNL
 import COpenBLAS
 import Synchronization
 
-/// Conv: 2-D convolution with pads, strides, dilations and groups, as im2col and SGEMM.
+/// Conv: 2-D convolution with pads, strides, dilations and groups, on oneDNN, or as im2col and
+/// SGEMM when oneDNN cannot run a shape.
 struct Convolution: Operator {
     let weights: [Float]      // [Cout, Cin/group, kh, kw]
     let bias: [Float]?
@@ -13,8 +14,7 @@ struct Convolution: Operator {
     let label: String
     /// Set when the Relu that follows was folded into this convolution's last pass.
     var fusedRelu = false
-    /// oneDNN plans, one per input shape and Relu setting.
-    let plans = DNNLPlans()
+    let oneDNN = DNNLKernel()
 
     init(_ node: NodeContext) throws {
         try node.allowOnly(["kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"])
@@ -55,37 +55,30 @@ struct Convolution: Operator {
         return [x[0], outChannels, h, w]
     }
 
+    /// The layouts oneDNN runs this shape fastest on, or row-major for the SGEMM path.
+    func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
+        oneDNN.layouts(geometry(shapes[0]))
+    }
+
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
-        let x = inputs[0]
-        let pads = window.output(height: x.shape[2], width: x.shape[3]).2
-        if let plan = plans.plan(for: x.shape, relu: fusedRelu, make: { makePlan(x.shape, pads) }) {
-            var message = [CChar](repeating: 0, count: 256)
-            let status = weights.withUnsafeBufferPointer { weights in
-                (bias ?? []).withUnsafeBufferPointer { bias in
-                    cdnnl_conv_run(plan.pointer, x.pointer, weights.baseAddress, bias.baseAddress, output.pointer,
-                                   &message, message.count)
-                }
-            }
-            if status == 0 { return }
-            // A failed oneDNN run falls through to the SGEMM path, which computes the same.
-        }
-        runGEMM(inputs, output)
+        if oneDNN.run(geometry(inputs[0].shape), inputs[0], weights, bias, output) { return }
+        inRowMajor(inputs[0], output, threads: threads, runGEMM)
     }
 
-    /// A oneDNN plan for this input shape, or nil when oneDNN cannot make one.
-    private func makePlan(_ shape: [Int], _ pads: (Int, Int, Int, Int)) -> DNNLPlan? {
-        var message = [CChar](repeating: 0, count: 256)
-        let pointer = cdnnl_conv_create(
-            Int32(shape[0]), Int32(shape[1]), Int32(shape[2]), Int32(shape[3]), Int32(outChannels),
-            Int32(window.kernel.0), Int32(window.kernel.1), Int32(window.strides.0), Int32(window.strides.1),
-            Int32(window.dilations.0), Int32(window.dilations.1), Int32(pads.0), Int32(pads.1), Int32(pads.2), Int32(pads.3),
-            Int32(group), bias == nil ? 0 : 1, fusedRelu ? 1 : 0, &message, message.count)
-        return pointer.map(DNNLPlan.init)
+    private func geometry(_ shape: [Int]) -> cdnnl_conv_geometry {
+        let (outH, outW, pads) = window.output(height: shape[2], width: shape[3])
+        return cdnnl_conv_geometry(
+            batch: Int32(shape[0]), in_channels: Int32(shape[1]), in_h: Int32(shape[2]), in_w: Int32(shape[3]),
+            out_channels: Int32(outChannels), out_h: Int32(outH), out_w: Int32(outW),
+            kernel_h: Int32(window.kernel.0), kernel_w: Int32(window.kernel.1),
+            stride_h: Int32(window.strides.0), stride_w: Int32(window.strides.1),
+            dilation_h: Int32(window.dilations.0), dilation_w: Int32(window.dilations.1),
+            pad_top: Int32(pads.0), pad_left: Int32(pads.1), pad_bottom: Int32(pads.2), pad_right: Int32(pads.3),
+            groups: Int32(group), transposed: 0, has_bias: bias == nil ? 0 : 1, relu: fusedRelu ? 1 : 0)
     }
 
-    /// im2col and OpenBLAS SGEMM: the path when oneDNN cannot run a shape.
-    func runGEMM(_ inputs: [TensorRef], _ output: TensorRef) {
-        let x = inputs[0]
+    /// im2col and OpenBLAS SGEMM, on row-major tensors: the path when oneDNN cannot run a shape.
+    func runGEMM(_ x: TensorRef, _ output: TensorRef) {
         let (batch, inH, inW) = (x.shape[0], x.shape[2], x.shape[3])
         let (outH, outW, pads) = window.output(height: inH, width: inW)
         let (kh, kw) = window.kernel
@@ -169,34 +162,96 @@ struct Convolution: Operator {
     }
 }
 
-/// One oneDNN convolution plan.
+/// One oneDNN plan: a convolution for one input shape and pair of layouts.
 ///
 /// - Important: `@unchecked Sendable` is safe here: the plan is immutable after creation, and
-///   `cdnnl_conv_run` gives every run its own stream, memory objects and scratchpad.
+///   `cdnnl_conv_run` gives every run its own stream and memory objects, while the scratchpads
+///   come from a pool that hands each run its own.
 final class DNNLPlan: @unchecked Sendable {
     let pointer: OpaquePointer
+    let layouts: StepLayouts
+    let scratchpads: ArenaPool
 
-    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    init?(_ pointer: OpaquePointer) {
+        guard let src = TensorLayout(cdnnl_conv_src_format(pointer)), let dst = TensorLayout(cdnnl_conv_dst_format(pointer)) else {
+            cdnnl_conv_destroy(pointer)
+            return nil
+        }
+        self.pointer = pointer
+        layouts = StepLayouts(inputs: [src], output: dst)
+        scratchpads = ArenaPool(sizes: [(cdnnl_conv_scratchpad_size(pointer) + 3) / 4])
+    }
 
     deinit { cdnnl_conv_destroy(pointer) }
 
     var implementation: String { String(cString: cdnnl_conv_implementation(pointer)) }
 }
 
-/// The oneDNN plans of one Conv node, made on first use for each input shape.
-final class DNNLPlans: Sendable {
-    private let plans = Mutex<[String: DNNLPlan?]>([:])
+/// The oneDNN side of Conv and ConvTranspose: plans made when the graph is planned (oneDNN picks
+/// the layouts), found again at each run by shape and layouts.
+struct DNNLKernel: Sendable {
+    private final class Plans: Sendable {
+        let byKey = Mutex<[String: DNNLPlan?]>([:])
+    }
 
-    func plan(for shape: [Int], relu: Bool, make: () -> DNNLPlan?) -> DNNLPlan? {
-        let key = "\(shape)\(relu)"
-        if let cached = plans.withLock({ $0[key] }) { return cached }
-        let made = make()
-        plans.withLock { $0[key] = made }
+    private let plans = Plans()
+
+    private func key(_ geometry: cdnnl_conv_geometry, _ src: TensorLayout?, _ dst: TensorLayout?) -> String {
+        let g = geometry
+        return "\(g.batch)x\(g.in_channels)x\(g.in_h)x\(g.in_w) \(src.map(String.init(describing:)) ?? "any") \(dst.map(String.init(describing:)) ?? "any")"
+    }
+
+    /// The plan for this geometry and layouts (nil: let oneDNN choose), made on first use.
+    private func plan(_ geometry: cdnnl_conv_geometry, src: TensorLayout?, dst: TensorLayout?) -> DNNLPlan? {
+        let key = key(geometry, src, dst)
+        if let cached = plans.byKey.withLock({ $0[key] }) { return cached }
+        var message = [CChar](repeating: 0, count: 256)
+        var g = geometry
+        let made = cdnnl_conv_create(&g, src?.format ?? CDNNL_ANY, dst?.format ?? CDNNL_ANY, &message, message.count)
+            .flatMap(DNNLPlan.init)
+        plans.byKey.withLock {
+            $0[key] = made
+            if let made { $0[self.key(geometry, made.layouts.inputs[0], made.layouts.output)] = made }
+        }
         return made
+    }
+
+    /// The layouts oneDNN chose for this geometry, or row-major when it has no plan for it.
+    func layouts(_ geometry: cdnnl_conv_geometry) -> StepLayouts {
+        plan(geometry, src: nil, dst: nil)?.layouts ?? .rowMajor(1)
+    }
+
+    /// Runs the plan for `x`'s and `output`'s layouts; false when oneDNN cannot.
+    func run(_ geometry: cdnnl_conv_geometry, _ x: TensorRef, _ weights: [Float], _ bias: [Float]?, _ output: TensorRef) -> Bool {
+        guard let plan = plan(geometry, src: x.layout, dst: output.layout) else { return false }
+        var message = [CChar](repeating: 0, count: 256)
+        let status = plan.scratchpads.with { scratch in
+            weights.withUnsafeBufferPointer { weights in
+                (bias ?? []).withUnsafeBufferPointer { bias in
+                    cdnnl_conv_run(plan.pointer, x.pointer, weights.baseAddress, bias.baseAddress, output.pointer,
+                                   scratch.buffers[0], &message, message.count)
+                }
+            }
+        }
+        return status == 0
     }
 }
 
-/// ConvTranspose: SGEMM into columns, then col2im with strides, pads, dilations and output_padding.
+/// Runs `body` on row-major copies of `x` and `output` when they are in other layouts: the
+/// SGEMM paths' way to serve a plan whose oneDNN run failed.
+func inRowMajor(_ x: TensorRef, _ output: TensorRef, threads: Int, _ body: (TensorRef, TensorRef) -> Void) {
+    guard x.layout != .rowMajor || output.layout != .rowMajor else { return body(x, output) }
+    let convert = LayoutConversion(label: "")
+    let source = Arena([x.count, output.count])
+    let rowX = TensorRef(shape: x.shape, pointer: source.buffers[0])
+    let rowOutput = TensorRef(shape: output.shape, pointer: source.buffers[1])
+    convert.run([x], rowX, threads: threads)
+    body(rowX, rowOutput)
+    convert.run([rowOutput], output, threads: threads)
+}
+
+/// ConvTranspose on oneDNN, or as SGEMM into columns, then col2im with strides, pads, dilations
+/// and output_padding, when oneDNN cannot run a shape.
 struct TransposedConvolution: Operator {
     let weights: [Float]      // [Cin, Cout/group, kh, kw]
     let bias: [Float]?
@@ -209,6 +264,7 @@ struct TransposedConvolution: Operator {
     let pads: (Int, Int, Int, Int)
     let outputPadding: (Int, Int)
     let label: String
+    let oneDNN = DNNLKernel()
 
     init(_ node: NodeContext) throws {
         try node.allowOnly(["kernel_shape", "strides", "pads", "dilations", "group", "output_padding", "auto_pad"])
@@ -252,8 +308,31 @@ struct TransposedConvolution: Operator {
         return [x[0], outPerGroup * group, h, w]
     }
 
+    func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
+        guard let geometry = try? geometry(shapes[0]) else { return .rowMajor(1) }
+        return oneDNN.layouts(geometry)
+    }
+
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
-        let x = inputs[0]
+        if let geometry = try? geometry(inputs[0].shape), oneDNN.run(geometry, inputs[0], weights, bias, output) { return }
+        inRowMajor(inputs[0], output, threads: threads, runGEMM)
+    }
+
+    /// oneDNN crops the output by the pads; output_padding extends its end, so it shortens the end pads.
+    private func geometry(_ shape: [Int]) throws(InferenceError) -> cdnnl_conv_geometry {
+        let out = try outputShape([shape])
+        return cdnnl_conv_geometry(
+            batch: Int32(shape[0]), in_channels: Int32(inChannels), in_h: Int32(shape[2]), in_w: Int32(shape[3]),
+            out_channels: Int32(out[1]), out_h: Int32(out[2]), out_w: Int32(out[3]),
+            kernel_h: Int32(kernel.0), kernel_w: Int32(kernel.1), stride_h: Int32(strides.0), stride_w: Int32(strides.1),
+            dilation_h: Int32(dilations.0), dilation_w: Int32(dilations.1),
+            pad_top: Int32(pads.0), pad_left: Int32(pads.1),
+            pad_bottom: Int32(pads.2 - outputPadding.0), pad_right: Int32(pads.3 - outputPadding.1),
+            groups: Int32(group), transposed: 1, has_bias: bias == nil ? 0 : 1, relu: 0)
+    }
+
+    /// SGEMM and col2im on row-major tensors.
+    func runGEMM(_ x: TensorRef, _ output: TensorRef) {
         let (batch, inH, inW) = (x.shape[0], x.shape[2], x.shape[3])
         let (outH, outW) = (output.shape[2], output.shape[3])
         let inPerGroup = inChannels / group

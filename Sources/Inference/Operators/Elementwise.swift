@@ -33,6 +33,9 @@ struct Activation: Operator {
 
     func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] { shapes[0] }
 
+    /// Value by value, so any layout will do.
+    func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts { StepLayouts(inputs: offered, output: offered[0]) }
+
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
         let x = inputs[0].pointer, y = output.pointer, count = output.count
         switch function {
@@ -74,6 +77,13 @@ struct Binary: Operator {
             shape.append(max(x, y))
         }
         return shape
+    }
+
+    /// Two inputs of one shape pair up value by value in any layout, as long as it is the same
+    /// one; broadcasting needs row-major order.
+    func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
+        guard shapes[0] == shapes[1] else { return .rowMajor(2) }
+        return StepLayouts(inputs: [offered[0], offered[0]], output: offered[0])
     }
 
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {

@@ -10,6 +10,12 @@ struct Reshape: Operator {
     let label: String
     var isAlias: Bool { true }
 
+    /// Identity keeps any layout; a new shape needs the row-major order ONNX defines it on.
+    func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
+        guard case .same = rule else { return .rowMajor(offered.count) }
+        return StepLayouts(inputs: offered, output: offered[0])
+    }
+
     static func identity(_ node: NodeContext) throws -> Reshape {
         try node.allowOnly([])
         return Reshape(rule: .same, label: node.label)
@@ -83,15 +89,31 @@ struct Concat: Operator {
         return shape
     }
 
+    /// Along the channels of 4-D tensors, the layout of the first input, when every input's
+    /// channels fill whole blocks of it; otherwise row-major.
+    func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
+        let rank = shapes[0].count
+        guard rank == 4, axis == 1 || axis == -3 else { return .rowMajor(offered.count) }
+        let layout = offered[0]
+        if case .blocked(let block) = layout, !shapes.allSatisfy({ $0[1] % block == 0 }) { return .rowMajor(offered.count) }
+        return StepLayouts(inputs: Array(repeating: layout, count: offered.count), output: layout)
+    }
+
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
         let a = axis < 0 ? axis + output.shape.count : axis
-        let outer = output.shape[..<a].reduce(1, *)
-        let inner = output.shape[(a + 1)...].reduce(1, *)
+        // Each input is `outer` chunks, laid one after another in the output: the chunks hold
+        // everything from the axis inward, or, with channels innermost, one pixel's channels.
+        let channelsLast = output.layout == .nhwc
+        let outer = channelsLast ? output.count / output.shape[1] : output.shape[..<a].reduce(1, *)
+        let inner = channelsLast ? 1 : output.shape[(a + 1)...].reduce(1, *)
+        let step = output.shape[a] * inner
         var offset = 0
         for input in inputs {
             let chunk = input.shape[a] * inner
-            for o in 0..<outer {
-                (output.pointer + o * output.shape[a] * inner + offset).update(from: input.pointer + o * chunk, count: chunk)
+            parallelFor(threads, threads: threads) { part in
+                for o in stride(from: part, to: outer, by: threads) {
+                    (output.pointer + o * step + offset).update(from: input.pointer + o * chunk, count: chunk)
+                }
             }
             offset += chunk
         }

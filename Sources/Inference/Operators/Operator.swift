@@ -1,8 +1,17 @@
-/// A tensor during a run: a shape and memory owned by the run.
+/// A tensor during a run: a shape, its layout, and memory owned by the run.
 struct TensorRef {
     var shape: [Int]
     var pointer: UnsafeMutablePointer<Float>
+    var layout: TensorLayout = .rowMajor
     var count: Int { shape.reduce(1, *) }
+}
+
+/// The layouts a step reads its inputs in and writes its output in.
+struct StepLayouts: Equatable {
+    var inputs: [TensorLayout]
+    var output: TensorLayout
+
+    static func rowMajor(_ count: Int) -> StepLayouts { StepLayouts(inputs: Array(repeating: .rowMajor, count: count), output: .rowMajor) }
 }
 
 /// One ONNX op, configured from its node at load and run once per inference.
@@ -17,11 +26,23 @@ protocol Operator: Sendable {
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int)
     /// True when the output is the first input's data under another shape: no copy is made.
     var isAlias: Bool { get }
+    /// The layouts the op reads and writes, offered the layouts its inputs arrive in; the
+    /// planner converts an input that arrives in another. Called once per plan. By default
+    /// everything is row-major, as ONNX defines it.
+    func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts
 }
 
 extension Operator {
     var dataInputs: [Int] { [0] }
     var isAlias: Bool { false }
+    func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts { .rowMajor(offered.count) }
+
+    /// For ops that treat every channel alike and each pixel on its own plane: they take a 4-D
+    /// input in whatever layout it comes, and write the same.
+    func sameLayout(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
+        guard shapes[0].count == 4 else { return .rowMajor(offered.count) }
+        return StepLayouts(inputs: offered, output: offered[0])
+    }
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {}
 }
 

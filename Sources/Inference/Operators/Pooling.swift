@@ -28,33 +28,42 @@ struct Pooling: Operator {
         return [x[0], x[1], h, w]
     }
 
+    func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts { sameLayout(offered: offered, shapes: shapes) }
+
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
-        let x = inputs[0]
-        let (inH, inW) = (x.shape[2], x.shape[3])
+        let x = inputs[0], view = PlaneView(x), lanes = view.lanes
+        let (inH, inW) = (view.height, view.width)
         let (outH, outW, pads) = window.output(height: inH, width: inW)
         let (kh, kw) = window.kernel, (sh, sw) = window.strides, (dh, dw) = window.dilations
-        parallelFor(x.shape[0] * x.shape[1], threads: threads) { plane in
-            let source = x.pointer + plane * inH * inW
-            let target = output.pointer + plane * outH * outW
-            for oy in 0..<outH {
-                for ox in 0..<outW {
-                    var best = -Float.infinity, sum: Float = 0, counted = 0
-                    for ki in 0..<kh {
-                        let y = oy * sh - pads.0 + ki * dh
-                        for kj in 0..<kw {
-                            let xIndex = ox * sw - pads.1 + kj * dw
-                            guard y >= 0 && y < inH && xIndex >= 0 && xIndex < inW else {
-                                // A pad position counts only while it is inside the padded input.
-                                if y < inH + pads.2 && xIndex < inW + pads.3 { counted += countIncludePad ? 1 : 0 }
-                                continue
-                            }
-                            let value = source[y * inW + xIndex]
-                            best = max(best, value)
-                            sum += value
-                            counted += 1
+        parallelFor(view.planes * outH, threads: threads) { row in
+            let (plane, oy) = row.quotientAndRemainder(dividingBy: outH)
+            let source = x.pointer + plane * view.planeSize
+            let target = output.pointer + (plane * outH + oy) * outW * lanes
+            for ox in 0..<outW {
+                let out = target + ox * lanes
+                out.update(repeating: kind == .max ? -.infinity : 0, count: lanes)
+                var counted = 0
+                for ki in 0..<kh {
+                    let y = oy * sh - pads.0 + ki * dh
+                    for kj in 0..<kw {
+                        let xIndex = ox * sw - pads.1 + kj * dw
+                        guard y >= 0 && y < inH && xIndex >= 0 && xIndex < inW else {
+                            // A pad position counts only while it is inside the padded input.
+                            if y < inH + pads.2 && xIndex < inW + pads.3 { counted += countIncludePad ? 1 : 0 }
+                            continue
                         }
+                        let pixel = source + (y * inW + xIndex) * lanes
+                        if kind == .max {
+                            for lane in 0..<lanes { out[lane] = max(out[lane], pixel[lane]) }
+                        } else {
+                            for lane in 0..<lanes { out[lane] += pixel[lane] }
+                        }
+                        counted += 1
                     }
-                    target[oy * outW + ox] = kind == .max ? best : sum / Float(max(counted, 1))
+                }
+                if kind == .average {
+                    let divisor = Float(max(counted, 1))
+                    for lane in 0..<lanes { out[lane] /= divisor }
                 }
             }
         }

@@ -65,6 +65,8 @@ struct Resize: Operator {
         return [input[0], input[1], Int((Float(input[2]) * scales[2]).rounded(.down)), Int((Float(input[3]) * scales[3]).rounded(.down))]
     }
 
+    func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts { sameLayout(offered: offered, shapes: shapes) }
+
     /// The source coordinate of output index `x` on an axis.
     private func source(_ x: Int, input: Int, output: Int, scale: Float) -> Float {
         switch transformation {
@@ -102,19 +104,25 @@ struct Resize: Operator {
             }
         }
         let rows = taps(outH, inH, scaleH), columns = taps(outW, inW, scaleW)
-        parallelFor(x.shape[0] * x.shape[1], threads: threads) { plane in
-            let src = x.pointer + plane * inH * inW, dst = output.pointer + plane * outH * outW
-            for oy in 0..<outH {
-                let (y0, y1, fy) = rows[oy]
-                for ox in 0..<outW {
-                    let (x0, x1, fx) = columns[ox]
-                    if mode == .nearest {
-                        dst[oy * outW + ox] = src[y0 * inW + x0]
-                    } else {
-                        let top = src[y0 * inW + x0] * (1 - fx) + src[y0 * inW + x1] * fx
-                        let bottom = src[y1 * inW + x0] * (1 - fx) + src[y1 * inW + x1] * fx
-                        dst[oy * outW + ox] = top * (1 - fy) + bottom * fy
-                    }
+        let view = PlaneView(x), lanes = view.lanes
+        parallelFor(view.planes * outH, threads: threads) { row in
+            let (plane, oy) = row.quotientAndRemainder(dividingBy: outH)
+            let src = x.pointer + plane * view.planeSize
+            let dst = output.pointer + (plane * outH + oy) * outW * lanes
+            let (y0, y1, fy) = rows[oy]
+            for ox in 0..<outW {
+                let (x0, x1, fx) = columns[ox]
+                let out = dst + ox * lanes
+                if mode == .nearest {
+                    out.update(from: src + (y0 * inW + x0) * lanes, count: lanes)
+                    continue
+                }
+                let a = src + (y0 * inW + x0) * lanes, b = src + (y0 * inW + x1) * lanes
+                let c = src + (y1 * inW + x0) * lanes, d = src + (y1 * inW + x1) * lanes
+                for lane in 0..<lanes {
+                    let top = a[lane] * (1 - fx) + b[lane] * fx
+                    let bottom = c[lane] * (1 - fx) + d[lane] * fx
+                    out[lane] = top * (1 - fy) + bottom * fy
                 }
             }
         }

@@ -1,0 +1,93 @@
+import CDNNL
+
+/// How a tensor's values are ordered in memory.
+///
+/// ONNX defines every tensor in row-major order (NCHW for images), and graph inputs and outputs
+/// stay so. oneDNN's convolutions run fastest on orders that put channels side by side, so the
+/// planner lets each convolution choose, keeps a 4-D tensor in the order its producer wrote for
+/// as long as its readers accept it, and converts only where one does not. Every order is
+/// described the same way: `[N][C / lanes][H][W][lanes]`, where `lanes` channels sit together
+/// at each pixel (1 for NCHW, all of them for NHWC, 8 or 16 for oneDNN's blocked orders).
+enum TensorLayout: Hashable, Sendable, CustomStringConvertible {
+    case rowMajor
+    case nhwc
+    /// nChw8c or nChw16c; only for channel counts that the block divides.
+    case blocked(Int)
+
+    /// How many channels sit side by side at each pixel of a 4-D tensor with `channels`.
+    func lanes(channels: Int) -> Int {
+        switch self {
+        case .rowMajor: 1
+        case .nhwc: channels
+        case .blocked(let block): block
+        }
+    }
+
+    init?(_ format: cdnnl_format) {
+        switch format {
+        case CDNNL_NCHW: self = .rowMajor
+        case CDNNL_NHWC: self = .nhwc
+        case CDNNL_NCHW8C: self = .blocked(8)
+        case CDNNL_NCHW16C: self = .blocked(16)
+        default: return nil
+        }
+    }
+
+    var format: cdnnl_format {
+        switch self {
+        case .rowMajor: CDNNL_NCHW
+        case .nhwc: CDNNL_NHWC
+        case .blocked(8): CDNNL_NCHW8C
+        case .blocked: CDNNL_NCHW16C
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .rowMajor: "NCHW"
+        case .nhwc: "NHWC"
+        case .blocked(let block): "nChw\(block)c"
+        }
+    }
+}
+
+/// A 4-D tensor seen as `planes` of `height x width` pixels with `lanes` values each: the view
+/// that pooling, resizing and concatenation share across layouts.
+struct PlaneView {
+    let planes: Int
+    let lanes: Int
+    let height: Int
+    let width: Int
+
+    init(_ tensor: TensorRef) {
+        let (n, c) = (tensor.shape[0], tensor.shape[1])
+        lanes = tensor.layout.lanes(channels: c)
+        planes = n * c / lanes
+        height = tensor.shape[2]
+        width = tensor.shape[3]
+    }
+
+    var planeSize: Int { height * width * lanes }
+}
+
+/// Copies a tensor into another layout: the planner's bridge between an op that wrote one
+/// order and a reader that needs another.
+struct LayoutConversion: Operator {
+    let label: String
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] { shapes[0] }
+
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let x = inputs[0]
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let from = x.layout.lanes(channels: c), to = output.layout.lanes(channels: c)
+        let pixels = h * w
+        // Each (image, channel) pair is a strided row in both layouts: offset and step per pixel.
+        parallelFor(n * c, threads: threads) { index in
+            let (image, channel) = index.quotientAndRemainder(dividingBy: c)
+            let source = x.pointer + (image * c + channel / from * from) * pixels + channel % from
+            let target = output.pointer + (image * c + channel / to * to) * pixels + channel % to
+            for pixel in 0..<pixels { target[pixel * to] = source[pixel * from] }
+        }
+    }
+}
