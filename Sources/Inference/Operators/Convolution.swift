@@ -217,8 +217,10 @@ struct DNNLKernel: Sendable {
     }
 
     /// The layouts oneDNN chose for this geometry, or row-major when it has no plan for it.
-    func layouts(_ geometry: cdnnl_conv_geometry) -> StepLayouts {
-        plan(geometry, src: nil, dst: nil)?.layouts ?? .rowMajor(1)
+    /// With `offered`, a plan that keeps that layout on both sides comes first, when oneDNN has one.
+    func layouts(_ geometry: cdnnl_conv_geometry, offered: TensorLayout? = nil) -> StepLayouts {
+        if let offered, offered != .rowMajor, let plan = plan(geometry, src: offered, dst: offered) { return plan.layouts }
+        return plan(geometry, src: nil, dst: nil)?.layouts ?? .rowMajor(1)
     }
 
     /// Runs the plan for `x`'s and `output`'s layouts; false when oneDNN cannot.
@@ -308,9 +310,11 @@ struct TransposedConvolution: Operator {
         return [x[0], outPerGroup * group, h, w]
     }
 
+    /// oneDNN's deconvolution picks a blocked layout where the convolutions around it pick
+    /// NHWC; converting both ways cost more than the blocked kernel saved, so it keeps what it is offered.
     func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
         guard let geometry = try? geometry(shapes[0]) else { return .rowMajor(1) }
-        return oneDNN.layouts(geometry)
+        return oneDNN.layouts(geometry, offered: offered[0])
     }
 
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
