@@ -129,7 +129,8 @@ public final class InferenceModel: Sendable {
         for output in graph.outputs where !known.contains(output) {
             throw InferenceError(.malformedModel, "graph output '\(output)' is produced by no node")
         }
-        self.steps = Self.fuseRelu(steps, outputs: Set(graph.outputs))
+        self.steps = Self.fuseConcat(Self.fuseRelu(steps, outputs: Set(graph.outputs)), outputs: Set(graph.outputs),
+                                     constants: Set(constants.keys))
         self.constants = constants
     }
 
@@ -151,6 +152,28 @@ public final class InferenceModel: Sendable {
                                       output: step.output, label: step.label)
         }
         return fused
+    }
+
+    /// Runs each channel Concat whose only reader is an ungrouped Conv as one ConcatConvolution
+    /// step (see there), when the Concat's inputs all flow at run time.
+    private static func fuseConcat(_ steps: [LoadedStep], outputs: Set<String>, constants: Set<String>) -> [LoadedStep] {
+        var readers: [String: [Int]] = [:]
+        for (index, step) in steps.enumerated() { for name in step.inputs { readers[name, default: []].append(index) } }
+        var fused = steps
+        var removed = Set<Int>()
+        for (index, step) in steps.enumerated() {
+            guard let concat = step.op as? Concat, concat.axis == 1, !outputs.contains(step.output),
+                  step.inputs.allSatisfy({ !constants.contains($0) }),
+                  let only = readers[step.output], only.count == 1,
+                  let convolution = steps[only[0]].op as? Convolution, convolution.group == 1,
+                  steps[only[0]].inputs == [step.output] else { continue }
+            let reader = steps[only[0]]
+            let label = "\(step.label) + \(reader.label)"
+            fused[only[0]] = LoadedStep(op: ConcatConvolution(concat: concat, convolution: convolution, label: label),
+                                        inputs: step.inputs, output: reader.output, label: label)
+            removed.insert(index)
+        }
+        return fused.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
     }
 
     /// With GRADELINE_INFERENCE_PROFILE=1, each run prints every step's time to standard error.

@@ -36,6 +36,8 @@ typedef struct {
     /// 0: Conv, weights [out, in/groups, kh, kw]; 1: ConvTranspose, weights [in, out/groups, kh, kw].
     int transposed;
     int has_bias;
+    /// Add the result to what `dst` holds, rather than overwrite it (before any Relu).
+    int accumulate;
     /// Apply Relu to the result.
     int relu;
 } cdnnl_conv_geometry;

@@ -5,16 +5,18 @@ import Synchronization
 /// Conv: 2-D convolution with pads, strides, dilations and groups, on oneDNN, or as im2col and
 /// SGEMM when oneDNN cannot run a shape.
 struct Convolution: Operator {
-    let weights: [Float]      // [Cout, Cin/group, kh, kw]
-    let bias: [Float]?
+    private(set) var weights: [Float]      // [Cout, Cin/group, kh, kw]
+    private(set) var bias: [Float]?
     let outChannels: Int
-    let inChannelsPerGroup: Int
+    private(set) var inChannelsPerGroup: Int
     let group: Int
     let window: Window2D
     let label: String
     /// Set when the Relu that follows was folded into this convolution's last pass.
     var fusedRelu = false
-    let oneDNN = DNNLKernel()
+    /// Set when the result adds to what the output holds (a part of a ConcatConvolution).
+    private(set) var accumulates = false
+    private(set) var oneDNN = DNNLKernel()
 
     init(_ node: NodeContext) throws {
         try node.allowOnly(["kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"])
@@ -61,8 +63,39 @@ struct Convolution: Operator {
     }
 
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
-        if oneDNN.run(geometry(inputs[0].shape), inputs[0], weights, bias, output) { return }
+        if runOneDNN(inputs[0], output) { return }
         inRowMajor(inputs[0], output, threads: threads, runGEMM)
+    }
+
+    /// Runs on oneDNN; false when it cannot.
+    func runOneDNN(_ x: TensorRef, _ output: TensorRef) -> Bool {
+        oneDNN.run(geometry(x.shape), x, weights, bias, output)
+    }
+
+    /// The layouts of oneDNN's plan for input `shape` (nil for either: oneDNN chooses), or nil
+    /// when oneDNN has no plan for it.
+    func oneDNNLayouts(_ shape: [Int], src: TensorLayout?, dst: TensorLayout?) -> StepLayouts? {
+        oneDNN.plannedLayouts(geometry(shape), src: src, dst: dst)
+    }
+
+    /// The convolution of input channels `channels` alone, for a ConcatConvolution: the first
+    /// part adds the bias, the later ones add to the output, the last applies the fused Relu.
+    func part(channels: Range<Int>, first: Bool, last: Bool) -> Convolution {
+        precondition(group == 1, "only ungrouped convolutions split by input channels")
+        let (kh, kw) = window.kernel
+        var part = self
+        let window = kh * kw
+        part.weights = []
+        for o in 0..<outChannels {
+            let start = (o * inChannelsPerGroup + channels.lowerBound) * window
+            part.weights += weights[start..<(start + channels.count * window)]
+        }
+        part.inChannelsPerGroup = channels.count
+        part.bias = first ? bias : nil
+        part.accumulates = !first
+        part.fusedRelu = last && fusedRelu
+        part.oneDNN = DNNLKernel()
+        return part
     }
 
     private func geometry(_ shape: [Int]) -> cdnnl_conv_geometry {
@@ -74,7 +107,8 @@ struct Convolution: Operator {
             stride_h: Int32(window.strides.0), stride_w: Int32(window.strides.1),
             dilation_h: Int32(window.dilations.0), dilation_w: Int32(window.dilations.1),
             pad_top: Int32(pads.0), pad_left: Int32(pads.1), pad_bottom: Int32(pads.2), pad_right: Int32(pads.3),
-            groups: Int32(group), transposed: 0, has_bias: bias == nil ? 0 : 1, relu: fusedRelu ? 1 : 0)
+            groups: Int32(group), transposed: 0, has_bias: bias == nil ? 0 : 1,
+            accumulate: accumulates ? 1 : 0, relu: fusedRelu ? 1 : 0)
     }
 
     /// im2col and OpenBLAS SGEMM, on row-major tensors: the path when oneDNN cannot run a shape.
@@ -223,6 +257,11 @@ struct DNNLKernel: Sendable {
         return plan(geometry, src: nil, dst: nil)?.layouts ?? .rowMajor(1)
     }
 
+    /// The layouts of the plan for these layouts (nil: oneDNN chooses), or nil when oneDNN has none.
+    func plannedLayouts(_ geometry: cdnnl_conv_geometry, src: TensorLayout?, dst: TensorLayout?) -> StepLayouts? {
+        plan(geometry, src: src, dst: dst)?.layouts
+    }
+
     /// Runs the plan for `x`'s and `output`'s layouts; false when oneDNN cannot.
     func run(_ geometry: cdnnl_conv_geometry, _ x: TensorRef, _ weights: [Float], _ bias: [Float]?, _ output: TensorRef) -> Bool {
         guard let plan = plan(geometry, src: x.layout, dst: output.layout) else { return false }
@@ -332,7 +371,8 @@ struct TransposedConvolution: Operator {
             dilation_h: Int32(dilations.0), dilation_w: Int32(dilations.1),
             pad_top: Int32(pads.0), pad_left: Int32(pads.1),
             pad_bottom: Int32(pads.2 - outputPadding.0), pad_right: Int32(pads.3 - outputPadding.1),
-            groups: Int32(group), transposed: 1, has_bias: bias == nil ? 0 : 1, relu: 0)
+            groups: Int32(group), transposed: 1, has_bias: bias == nil ? 0 : 1,
+            accumulate: 0, relu: 0)
     }
 
     /// SGEMM and col2im on row-major tensors.
