@@ -100,6 +100,8 @@ struct NodeContext {
     let index: Int
     let opset: Int
     let constants: [String: ConstantValue]
+    /// False to run convolutions on the portable SGEMM path only.
+    var useOneDNN = true
 
     /// `'name' (OpType, node 12)`, for errors.
     var label: String { "'\(proto.name.isEmpty ? proto.output.first ?? "?" : proto.name)' (\(proto.opType), node \(index))" }

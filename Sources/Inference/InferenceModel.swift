@@ -68,15 +68,16 @@ public final class InferenceModel: Sendable {
     let constants: [String: ConstantValue]
     private let plans = Mutex<[[[Int]]: Plan]>([:])
 
-    /// Reads and checks the model at `path`.
-    public convenience init(contentsOf path: String) throws(InferenceError) {
+    /// Reads and checks the model at `path`. With `useOneDNN` false, convolutions run on the
+    /// portable im2col and SGEMM path only, for comparing the two.
+    public convenience init(contentsOf path: String, useOneDNN: Bool = true) throws(InferenceError) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InferenceError(.malformedModel, "cannot read the model file '\(path)'")
         }
-        try self.init(data: data, file: path)
+        try self.init(data: data, file: path, useOneDNN: useOneDNN)
     }
 
-    public init(data: Data, file: String) throws(InferenceError) {
+    public init(data: Data, file: String, useOneDNN: Bool = true) throws(InferenceError) {
         let graph: Graph
         do {
             graph = try Graph.parse(data, file: file)
@@ -93,7 +94,7 @@ public final class InferenceModel: Sendable {
         var known = Set(graph.inputs.map(\.name)).union(constants.keys)
         var steps: [LoadedStep] = []
         for (index, node) in graph.nodes.enumerated() {
-            let context = NodeContext(proto: node, index: index, opset: graph.opset, constants: constants)
+            let context = NodeContext(proto: node, index: index, opset: graph.opset, constants: constants, useOneDNN: useOneDNN)
             do {
                 guard node.domain.isEmpty || node.domain == "ai.onnx" else {
                     throw context.error(.unsupported, "domain '\(node.domain)' is not supported; only standard ONNX ops are")

@@ -9,11 +9,14 @@ struct ModelParityTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
+    /// On oneDNN at 1 and 2 threads, and on the portable SGEMM path (which also runs the fused
+    /// Concat and Conv steps the way they fall back when oneDNN cannot plan them).
     @Test("logits within 1e-4 of onnxruntime, and the same argmax on at least 99.99% of pixels",
-          arguments: [1, 2])
-    func logitsMatch(threads: Int) throws {
+          arguments: [(1, true), (2, true), (1, false)])
+    func logitsMatch(threads: Int, useOneDNN: Bool) throws {
         let parity = Self.repository.appendingPathComponent("Tests/Fixtures/parity").path
-        let model = try InferenceModel(contentsOf: Self.repository.appendingPathComponent("models/damage-seg.onnx").path)
+        let model = try InferenceModel(contentsOf: Self.repository.appendingPathComponent("models/damage-seg.onnx").path,
+                                       useOneDNN: useOneDNN)
         let input = try NPY.read("\(parity)/phone-02-front.input.npy")
         let expected = try NPY.read("\(parity)/phone-02-front.logits.npy")
         let logits = try #require(try model.run(input, threads: threads)["logits"])

@@ -21,17 +21,20 @@ struct OperatorParityTests {
         #expect(OpFixtures.names.count >= 20, "found \(OpFixtures.names)")
     }
 
+    /// At 1 and 2 threads, with convolutions on oneDNN and on the portable SGEMM path.
     @Test("each op configuration matches onnxruntime within 1e-5", arguments: OpFixtures.names)
     func matchesOnnxRuntime(_ name: String) throws {
         let base = OpFixtures.folder.appendingPathComponent(name).path
-        let model = try InferenceModel(contentsOf: base + ".onnx")
         let input = try NPY.read(base + ".input.npy")
         let expected = try NPY.read(base + ".output.npy")
-        for threads in [1, 2] {
-            let output = try #require(try model.run(input, threads: threads)["y"])
-            #expect(output.shape == expected.shape)
-            let worst = zip(output.data, expected.data).map { abs($0 - $1) }.max() ?? 0
-            #expect(worst <= 1e-5, "\(name) with \(threads) threads: max abs difference \(worst)")
+        for useOneDNN in [true, false] {
+            let model = try InferenceModel(contentsOf: base + ".onnx", useOneDNN: useOneDNN)
+            for threads in [1, 2] {
+                let output = try #require(try model.run(input, threads: threads)["y"])
+                #expect(output.shape == expected.shape)
+                let worst = zip(output.data, expected.data).map { abs($0 - $1) }.max() ?? 0
+                #expect(worst <= 1e-5, "\(name), \(threads) threads, oneDNN \(useOneDNN): max abs difference \(worst)")
+            }
         }
     }
 

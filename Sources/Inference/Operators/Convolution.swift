@@ -16,7 +16,7 @@ struct Convolution: Operator {
     var fusedRelu = false
     /// Set when the result adds to what the output holds (a part of a ConcatConvolution).
     private(set) var accumulates = false
-    private(set) var oneDNN = DNNLKernel()
+    private(set) var oneDNN: DNNLKernel
 
     init(_ node: NodeContext) throws {
         try node.allowOnly(["kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"])
@@ -43,6 +43,7 @@ struct Convolution: Operator {
             bias = nil
         }
         label = node.label
+        oneDNN = DNNLKernel(enabled: node.useOneDNN)
     }
 
     func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
@@ -94,7 +95,7 @@ struct Convolution: Operator {
         part.bias = first ? bias : nil
         part.accumulates = !first
         part.fusedRelu = last && fusedRelu
-        part.oneDNN = DNNLKernel()
+        part.oneDNN = DNNLKernel(enabled: oneDNN.enabled)
         return part
     }
 
@@ -229,6 +230,10 @@ struct DNNLKernel: Sendable {
     }
 
     private let plans = Plans()
+    /// False when the model was loaded to run on the SGEMM path only: no plan is ever made.
+    let enabled: Bool
+
+    init(enabled: Bool = true) { self.enabled = enabled }
 
     private func key(_ geometry: cdnnl_conv_geometry, _ src: TensorLayout?, _ dst: TensorLayout?) -> String {
         let g = geometry
@@ -237,6 +242,7 @@ struct DNNLKernel: Sendable {
 
     /// The plan for this geometry and layouts (nil: let oneDNN choose), made on first use.
     private func plan(_ geometry: cdnnl_conv_geometry, src: TensorLayout?, dst: TensorLayout?) -> DNNLPlan? {
+        guard enabled else { return nil }
         let key = key(geometry, src, dst)
         if let cached = plans.byKey.withLock({ $0[key] }) { return cached }
         var message = [CChar](repeating: 0, count: 256)
@@ -305,7 +311,7 @@ struct TransposedConvolution: Operator {
     let pads: (Int, Int, Int, Int)
     let outputPadding: (Int, Int)
     let label: String
-    let oneDNN = DNNLKernel()
+    let oneDNN: DNNLKernel
 
     init(_ node: NodeContext) throws {
         try node.allowOnly(["kernel_shape", "strides", "pads", "dilations", "group", "output_padding", "auto_pad"])
@@ -337,6 +343,7 @@ struct TransposedConvolution: Operator {
             bias = nil
         }
         label = node.label
+        oneDNN = DNNLKernel(enabled: node.useOneDNN)
     }
 
     func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
