@@ -87,7 +87,8 @@ static dnnl_status_t describe(cdnnl_conv *conv, const cdnnl_conv_geometry *g, cd
         return dnnl_primitive_desc_create(&conv->pd, &desc, attr, engine, NULL);
     }
     dnnl_convolution_desc_t desc;
-    status = dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct,
+    dnnl_alg_kind_t algorithm = g->winograd ? dnnl_convolution_winograd : dnnl_convolution_direct;
+    status = dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference, algorithm,
                                                         &src_md, &weights_md, bias, &dst_md, strides, dilations,
                                                         padding_l, padding_r);
     if (status != dnnl_success) return status;

@@ -272,10 +272,10 @@ public final class InferenceModel: Sendable {
         // The name of `name`'s value in `layout`, converting it once if it was written in another.
         func provide(_ name: String, in layout: TensorLayout, _ label: String) throws(InferenceError) -> String {
             let current = layoutOf[name] ?? .rowMajor
-            if current == layout { return name }
+            let valueShape = try shape(name, label)
+            if current == layout || valueShape.count == 4 && current.sameOrder(as: layout, channels: valueShape[1]) { return name }
             let converted = "\(name) in \(layout)"
             if layoutOf[converted] == nil {
-                let valueShape = try shape(name, label)
                 guard valueShape.count == 4 else {
                     throw InferenceError(.unsupported, "'\(name)' of shape \(valueShape) cannot take the \(layout) layout", node: label)
                 }

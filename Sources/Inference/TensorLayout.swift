@@ -23,6 +23,12 @@ enum TensorLayout: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// True when both put a tensor of `channels` in the same order: one block of all the
+    /// channels is NHWC, and one channel is NCHW in every layout.
+    func sameOrder(as other: TensorLayout, channels: Int) -> Bool {
+        lanes(channels: channels) == other.lanes(channels: channels)
+    }
+
     init?(_ format: cdnnl_format) {
         switch format {
         case CDNNL_NCHW: self = .rowMajor

@@ -19,6 +19,10 @@ struct LayoutTests {
         let blocked = Self.convert(sixteen, shape: [1, 16, 1, 2], from: .rowMajor, to: .blocked(8))
         #expect(Array(blocked[0..<8]) == [0, 2, 4, 6, 8, 10, 12, 14])
         #expect(Array(blocked[16..<24]) == [16, 18, 20, 22, 24, 26, 28, 30])
+        // One block of all the channels is NHWC; the planner converts nothing between them.
+        #expect(TensorLayout.blocked(16).sameOrder(as: .nhwc, channels: 16))
+        #expect(!TensorLayout.blocked(16).sameOrder(as: .nhwc, channels: 32))
+        #expect(Self.convert(sixteen, shape: [1, 16, 1, 2], from: .nhwc, to: .blocked(16)) == sixteen)
         for layout in Self.layouts {
             let there = Self.convert(sixteen, shape: [1, 16, 1, 2], from: .rowMajor, to: layout)
             #expect(Self.convert(there, shape: [1, 16, 1, 2], from: layout, to: .rowMajor) == sixteen)

@@ -36,6 +36,8 @@ typedef struct {
     /// 0: Conv, weights [out, in/groups, kh, kw]; 1: ConvTranspose, weights [in, out/groups, kh, kw].
     int transposed;
     int has_bias;
+    /// Use oneDNN's Winograd algorithm (3x3 kernels, stride 1) rather than the direct one.
+    int winograd;
     /// Add the result to what `dst` holds, rather than overwrite it (before any Relu).
     int accumulate;
     /// Apply Relu to the result.

@@ -40,10 +40,10 @@ struct ConcatConvolution: Operator {
     /// output layout. Row-major throughout when oneDNN has no plan for some part.
     func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
         let parts = parts(shapes.map { $0[1] })
-        guard let first = parts[0].oneDNNLayouts(shapes[0], src: nil, dst: nil) else { return .rowMajor(shapes.count) }
+        guard let first = parts[0].oneDNNLayouts(shapes[0], dst: nil) else { return .rowMajor(shapes.count) }
         var inputs = first.inputs
         for (part, shape) in zip(parts, shapes).dropFirst() {
-            guard let layouts = part.oneDNNLayouts(shape, src: nil, dst: first.output) else { return .rowMajor(shapes.count) }
+            guard let layouts = part.oneDNNLayouts(shape, dst: first.output) else { return .rowMajor(shapes.count) }
             inputs += layouts.inputs
         }
         return StepLayouts(inputs: inputs, output: first.output)

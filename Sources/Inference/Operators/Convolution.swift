@@ -73,10 +73,10 @@ struct Convolution: Operator {
         oneDNN.run(geometry(x.shape), x, weights, bias, output)
     }
 
-    /// The layouts of oneDNN's plan for input `shape` (nil for either: oneDNN chooses), or nil
+    /// The layouts of the oneDNN plan chosen for input `shape`, writing `dst` when given, or nil
     /// when oneDNN has no plan for it.
-    func oneDNNLayouts(_ shape: [Int], src: TensorLayout?, dst: TensorLayout?) -> StepLayouts? {
-        oneDNN.plannedLayouts(geometry(shape), src: src, dst: dst)
+    func oneDNNLayouts(_ shape: [Int], dst: TensorLayout?) -> StepLayouts? {
+        oneDNN.choose(geometry(shape), dst: dst)
     }
 
     /// The convolution of input channels `channels` alone, for a ConcatConvolution: the first
@@ -109,7 +109,7 @@ struct Convolution: Operator {
             dilation_h: Int32(window.dilations.0), dilation_w: Int32(window.dilations.1),
             pad_top: Int32(pads.0), pad_left: Int32(pads.1), pad_bottom: Int32(pads.2), pad_right: Int32(pads.3),
             groups: Int32(group), transposed: 0, has_bias: bias == nil ? 0 : 1,
-            accumulate: accumulates ? 1 : 0, relu: fusedRelu ? 1 : 0)
+            winograd: 0, accumulate: accumulates ? 1 : 0, relu: fusedRelu ? 1 : 0)
     }
 
     /// im2col and OpenBLAS SGEMM, on row-major tensors: the path when oneDNN cannot run a shape.
@@ -222,11 +222,18 @@ final class DNNLPlan: @unchecked Sendable {
     var implementation: String { String(cString: cdnnl_conv_implementation(pointer)) }
 }
 
-/// The oneDNN side of Conv and ConvTranspose: plans made when the graph is planned (oneDNN picks
-/// the layouts), found again at each run by shape and layouts.
+/// The oneDNN side of Conv and ConvTranspose: the plan is chosen when the graph is planned,
+/// and found again at each run by shape and layouts.
+///
+/// The choice, measured on the damage model (`bench/inference.sh`, AVX-512, oneDNN 2.6): where
+/// oneDNN has a Winograd kernel, it runs on 16-channel blocks (nChw16c) and beats the direct
+/// kernel by 25-45% on 3x3 convolutions with 32 or more channels in and out, while losing on
+/// narrower ones. The direct kernel is as fast on nChw16c as on NHWC, so with Winograd at hand
+/// every tensor whose channels fill blocks stays blocked, and no layout conversion sits between
+/// the two kinds. Without it (or for odd channel counts), oneDNN picks the layouts.
 struct DNNLKernel: Sendable {
     private final class Plans: Sendable {
-        let byKey = Mutex<[String: DNNLPlan?]>([:])
+        let byKey = Mutex<[String: DNNLPlan]>([:])
     }
 
     private let plans = Plans()
@@ -235,42 +242,88 @@ struct DNNLKernel: Sendable {
 
     init(enabled: Bool = true) { self.enabled = enabled }
 
-    private func key(_ geometry: cdnnl_conv_geometry, _ src: TensorLayout?, _ dst: TensorLayout?) -> String {
-        let g = geometry
-        return "\(g.batch)x\(g.in_channels)x\(g.in_h)x\(g.in_w) \(src.map(String.init(describing:)) ?? "any") \(dst.map(String.init(describing:)) ?? "any")"
+    /// The channel block of oneDNN's Winograd kernel on this CPU, or nil when it has none.
+    static let winogradBlock: Int? = {
+        var probe = cdnnl_conv_geometry(
+            batch: 1, in_channels: 64, in_h: 16, in_w: 16, out_channels: 64, out_h: 16, out_w: 16,
+            kernel_h: 3, kernel_w: 3, stride_h: 1, stride_w: 1, dilation_h: 1, dilation_w: 1,
+            pad_top: 1, pad_left: 1, pad_bottom: 1, pad_right: 1, groups: 1, transposed: 0, has_bias: 0,
+            winograd: 1, accumulate: 0, relu: 0)
+        var message = [CChar](repeating: 0, count: 256)
+        guard let plan = cdnnl_conv_create(&probe, CDNNL_ANY, CDNNL_ANY, &message, message.count).flatMap(DNNLPlan.init),
+              case .blocked(let block) = plan.layouts.output else { return nil }
+        return block
+    }()
+
+    private func key(_ geometry: cdnnl_conv_geometry, _ src: TensorLayout, _ dst: TensorLayout) -> String {
+        "\(geometry.batch)x\(geometry.in_channels)x\(geometry.in_h)x\(geometry.in_w) \(src) \(dst)"
     }
 
-    /// The plan for this geometry and layouts (nil: let oneDNN choose), made on first use.
-    private func plan(_ geometry: cdnnl_conv_geometry, src: TensorLayout?, dst: TensorLayout?) -> DNNLPlan? {
-        guard enabled else { return nil }
-        let key = key(geometry, src, dst)
-        if let cached = plans.byKey.withLock({ $0[key] }) { return cached }
+    private func make(_ geometry: cdnnl_conv_geometry, src: TensorLayout?, dst: TensorLayout?) -> DNNLPlan? {
         var message = [CChar](repeating: 0, count: 256)
         var g = geometry
-        let made = cdnnl_conv_create(&g, src?.format ?? CDNNL_ANY, dst?.format ?? CDNNL_ANY, &message, message.count)
+        return cdnnl_conv_create(&g, src?.format ?? CDNNL_ANY, dst?.format ?? CDNNL_ANY, &message, message.count)
             .flatMap(DNNLPlan.init)
-        plans.byKey.withLock {
-            $0[key] = made
-            if let made { $0[self.key(geometry, made.layouts.inputs[0], made.layouts.output)] = made }
+    }
+
+    /// Chooses and keeps the plan for this geometry, writing `dst` when given; returns its
+    /// layouts, or nil when oneDNN has no plan for it.
+    func choose(_ geometry: cdnnl_conv_geometry, dst required: TensorLayout? = nil) -> StepLayouts? {
+        guard enabled else { return nil }
+        var candidates: [(winograd: Bool, src: TensorLayout?, dst: TensorLayout?)] = []
+        if let block = Self.winogradBlock {
+            let g = geometry
+            let src: TensorLayout? = g.in_channels % Int32(block) == 0 ? .blocked(block) : nil
+            let dst: TensorLayout? = required ?? (g.out_channels % Int32(block) == 0 ? .blocked(block) : nil)
+            let wide = min(g.in_channels, g.out_channels) >= 32 && g.groups == 1 && g.transposed == 0
+            let shape = (g.kernel_h, g.kernel_w, g.stride_h, g.stride_w, g.dilation_h, g.dilation_w) == (3, 3, 1, 1, 1, 1)
+            if wide && shape && src != nil && dst == .blocked(block) { candidates.append((true, src, dst)) }
+            candidates.append((false, src, dst))
+            // One block of channels is NHWC too, which other kernels take.
+            func alias(_ layout: TensorLayout?, _ channels: Int32) -> TensorLayout? {
+                layout == .blocked(block) && channels == Int32(block) ? .nhwc : layout
+            }
+            candidates.append((false, alias(src, g.in_channels), alias(dst, g.out_channels)))
         }
-        return made
+        candidates.append((false, nil, required))
+        // oneDNN's reference kernels are correct but slow: the last resort.
+        var fallback: DNNLPlan?
+        for candidate in candidates {
+            var g = geometry
+            g.winograd = candidate.winograd ? 1 : 0
+            guard let plan = make(g, src: candidate.src, dst: candidate.dst) else { continue }
+            if plan.implementation.hasPrefix("ref") {
+                fallback = fallback ?? plan
+                continue
+            }
+            return keep(plan, geometry)
+        }
+        return fallback.map { keep($0, geometry) }
     }
 
-    /// The layouts oneDNN chose for this geometry, or row-major when it has no plan for it.
-    /// With `offered`, a plan that keeps that layout on both sides comes first, when oneDNN has one.
-    func layouts(_ geometry: cdnnl_conv_geometry, offered: TensorLayout? = nil) -> StepLayouts {
-        if let offered, offered != .rowMajor, let plan = plan(geometry, src: offered, dst: offered) { return plan.layouts }
-        return plan(geometry, src: nil, dst: nil)?.layouts ?? .rowMajor(1)
+    private func keep(_ plan: DNNLPlan, _ geometry: cdnnl_conv_geometry) -> StepLayouts {
+        plans.byKey.withLock { $0[key(geometry, plan.layouts.inputs[0], plan.layouts.output)] = plan }
+        return plan.layouts
     }
 
-    /// The layouts of the plan for these layouts (nil: oneDNN chooses), or nil when oneDNN has none.
-    func plannedLayouts(_ geometry: cdnnl_conv_geometry, src: TensorLayout?, dst: TensorLayout?) -> StepLayouts? {
-        plan(geometry, src: src, dst: dst)?.layouts
+    /// The layouts `choose` picks, or row-major (the SGEMM path) when oneDNN has no plan.
+    func layouts(_ geometry: cdnnl_conv_geometry, dst: TensorLayout? = nil) -> StepLayouts {
+        choose(geometry, dst: dst) ?? .rowMajor(1)
     }
 
-    /// Runs the plan for `x`'s and `output`'s layouts; false when oneDNN cannot.
+    /// Runs the plan chosen for `x`'s and `output`'s layouts (making a direct one if none was
+    /// chosen, as when a constant is folded at load); false when oneDNN cannot.
     func run(_ geometry: cdnnl_conv_geometry, _ x: TensorRef, _ weights: [Float], _ bias: [Float]?, _ output: TensorRef) -> Bool {
-        guard let plan = plan(geometry, src: x.layout, dst: output.layout) else { return false }
+        guard enabled else { return false }
+        let key = key(geometry, x.layout, output.layout)
+        var found = plans.byKey.withLock { $0[key] }
+        if found == nil, let made = make(geometry, src: x.layout, dst: output.layout) {
+            found = plans.byKey.withLock { plans in
+                if plans[key] == nil { plans[key] = made }
+                return plans[key]
+            }
+        }
+        guard let plan = found else { return false }
         var message = [CChar](repeating: 0, count: 256)
         let status = plan.scratchpads.with { scratch in
             weights.withUnsafeBufferPointer { weights in
@@ -356,11 +409,9 @@ struct TransposedConvolution: Operator {
         return [x[0], outPerGroup * group, h, w]
     }
 
-    /// oneDNN's deconvolution picks a blocked layout where the convolutions around it pick
-    /// NHWC; converting both ways cost more than the blocked kernel saved, so it keeps what it is offered.
     func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
         guard let geometry = try? geometry(shapes[0]) else { return .rowMajor(1) }
-        return oneDNN.layouts(geometry, offered: offered[0])
+        return oneDNN.layouts(geometry)
     }
 
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
@@ -379,7 +430,7 @@ struct TransposedConvolution: Operator {
             pad_top: Int32(pads.0), pad_left: Int32(pads.1),
             pad_bottom: Int32(pads.2 - outputPadding.0), pad_right: Int32(pads.3 - outputPadding.1),
             groups: Int32(group), transposed: 1, has_bias: bias == nil ? 0 : 1,
-            accumulate: 0, relu: 0)
+            winograd: 0, accumulate: 0, relu: 0)
     }
 
     /// SGEMM and col2im on row-major tensors.
