@@ -5,8 +5,9 @@
 #
 # Defaults to models/damage-seg.onnx on a batch of two preprocessed sample photos. The two
 # runtimes alternate for ROUNDS rounds of RUNS timed runs each (after a warm-up run); it prints
-# the median milliseconds, GFLOP/s (2 x the multiply-adds of the convolutions) and the ratio
-# Swift / onnxruntime. The goal is a ratio of 1.0 or less.
+# the median milliseconds, GFLOP/s (2 x the multiply-adds of the convolutions done directly;
+# Winograd does fewer, so the figure is effective throughput) and the ratio Swift / onnxruntime.
+# The goal is a ratio of 1.0 or less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model="${1:-models/damage-seg.onnx}"

@@ -228,7 +228,9 @@ public final class InferenceModel: Sendable {
         }
         if profiling {
             let lines = profile.map { "\($0.1) \($0.0)" }.joined(separator: "\n")
-            FileHandle.standardError.write(Data("inference profile:\n\(lines)\n".utf8))
+            let megabytes = Double(plan.slotSizes.reduce(0, +) * MemoryLayout<Float>.size) / 1_048_576
+            let memory = String(format: "%.1f MiB in %d buffers", megabytes, plan.slotSizes.count)
+            FileHandle.standardError.write(Data("inference profile (\(memory) per run):\n\(lines)\n".utf8))
         }
         var results: [String: NDArray] = [:]
         for (name, location, shape) in plan.outputs {
