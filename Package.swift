@@ -113,7 +113,7 @@ let package = Package(
         ),
         .testTarget(
             name: "InferenceTests",
-            dependencies: ["Inference"]
+            dependencies: ["Inference", "CDNNL"]
         ),
         .testTarget(
             name: "FleetTests",

@@ -3,6 +3,7 @@
 #include <oneapi/dnnl/dnnl.h>
 /* libgomp runs oneDNN's threads; its header lives in GCC's private folder, so the one call is declared here. */
 void omp_set_num_threads(int threads);
+int omp_get_max_threads(void);
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,4 +265,8 @@ void cdnnl_conv_destroy(cdnnl_conv *conv) {
 
 void cdnnl_set_threads(int threads) {
     omp_set_num_threads(threads > 0 ? threads : 1);
+}
+
+int cdnnl_threads(void) {
+    return omp_get_max_threads();
 }

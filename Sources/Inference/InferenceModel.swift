@@ -66,7 +66,12 @@ public final class InferenceModel: Sendable {
     public let opset: Int
     let steps: [LoadedStep]
     let constants: [String: ConstantValue]
-    private let plans = Mutex<[[[Int]]: Plan]>([:])
+    private let plans = Mutex<[PlanKey: Plan]>([:])
+
+    struct PlanKey: Hashable {
+        let shapes: [[Int]]
+        let threads: Int
+    }
 
     /// Reads and checks the model at `path`. With `useOneDNN` false, convolutions run on the
     /// portable im2col and SGEMM path only, for comparing the two.
@@ -180,11 +185,10 @@ public final class InferenceModel: Sendable {
     /// With GRADELINE_INFERENCE_PROFILE=1, each run prints every step's time to standard error.
     static let profiling = ProcessInfo.processInfo.environment["GRADELINE_INFERENCE_PROFILE"] == "1"
 
-    /// Sets how many threads oneDNN (convolutions) and OpenBLAS (transposed convolutions) use,
-    /// for the whole process.
+    /// Sets how many threads OpenBLAS (the portable convolution path) uses, for the whole
+    /// process. oneDNN's count comes from each `run(threads:)`.
     public static func setThreads(_ threads: Int) {
         openblas_set_num_threads(Int32(max(1, threads)))
-        cdnnl_set_threads(Int32(max(1, threads)))
     }
 
     /// Runs the model on its single input; returns every graph output.
@@ -205,7 +209,11 @@ public final class InferenceModel: Sendable {
                 throw InferenceError(.badInput, "input '\(name)' has shape \(feed.shape); the model takes \(expected)")
             }
         }
-        let plan = try self.plan(for: inputs.map { feeds[$0.name]!.shape })
+        // OpenMP keeps the thread count per calling thread, and jobs run on many: set it for this
+        // run. oneDNN splits a convolution's work (and so its sums) for the count its plan was
+        // made with, so plans are kept per count: the same count gives the same bits.
+        cdnnl_set_threads(Int32(max(1, threads)))
+        let plan = try self.plan(for: PlanKey(shapes: inputs.map { feeds[$0.name]!.shape }, threads: max(1, threads)))
         let arena = plan.arenas.take()
         defer { plan.arenas.give(arena) }
         let buffers = arena.buffers
@@ -243,11 +251,11 @@ public final class InferenceModel: Sendable {
         return results
     }
 
-    /// The plan for these input shapes, made once and cached.
-    func plan(for shapes: [[Int]]) throws(InferenceError) -> Plan {
-        if let cached = plans.withLock({ $0[shapes] }) { return cached }
-        let plan = try makePlan(shapes)
-        plans.withLock { $0[shapes] = plan }
+    /// The plan for these input shapes and thread count, made once and cached.
+    func plan(for key: PlanKey) throws(InferenceError) -> Plan {
+        if let cached = plans.withLock({ $0[key] }) { return cached }
+        let plan = try makePlan(key.shapes)
+        plans.withLock { $0[key] = plan }
         return plan
     }
 

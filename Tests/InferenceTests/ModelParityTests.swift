@@ -1,4 +1,5 @@
 import Foundation
+import CDNNL
 import Testing
 @testable import Inference
 
@@ -33,5 +34,28 @@ struct ModelParityTests {
         }
         let agreement = Double(agree) / Double(plane)
         #expect(agreement >= 0.9999, "argmax agreement \(agreement)")
+    }
+
+    /// OpenMP keeps its thread count per calling thread, and oneDNN splits a convolution's sums
+    /// for the count a plan was made with: a run's `threads`, not what the calling thread was left
+    /// with, must decide the bits, or a worker and a local replay disagree. (Where oneDNN's
+    /// Winograd kernel is missing, the counts give the same bits and this cannot tell.)
+    @Test("a run's thread count decides its bits, not the calling thread's OpenMP setting")
+    func sameBitsPerThreadCount() throws {
+        let path = Self.repository.appendingPathComponent("models/damage-seg.onnx").path
+        let input = try NPY.read(Self.repository.appendingPathComponent("Tests/Fixtures/parity/phone-02-front.input.npy").path)
+        cdnnl_set_threads(1)
+        let reference = try #require(try InferenceModel(contentsOf: path).run(input, threads: 1)["logits"])
+        cdnnl_set_threads(2)
+        let model = try InferenceModel(contentsOf: path)
+        let oneThread = try #require(try model.run(input, threads: 1)["logits"])
+        // Compared whole, outside #expect: its diff of two 800k-value arrays would take minutes.
+        let sameAsReference = oneThread.data == reference.data
+        #expect(sameAsReference, "1 thread after a 2-thread setting differs from 1 thread after a 1-thread setting")
+        let twoThreads = try #require(try model.run(input, threads: 2)["logits"])
+        cdnnl_set_threads(1)
+        let again = try #require(try model.run(input, threads: 2)["logits"])
+        let sameTwice = again.data == twoThreads.data
+        #expect(sameTwice, "2 threads after a 1-thread setting differs from 2 threads before it")
     }
 }

@@ -70,8 +70,13 @@ const char *cdnnl_conv_implementation(const cdnnl_conv *conv);
 
 void cdnnl_conv_destroy(cdnnl_conv *conv);
 
-/// Sets the number of OpenMP threads oneDNN uses, for the whole process.
+/// Sets the number of OpenMP threads oneDNN uses for the calling thread's later runs (OpenMP
+/// keeps the setting per thread; other threads keep theirs).
 void cdnnl_set_threads(int threads);
+
+/// The number of OpenMP threads the calling thread's runs use. oneDNN splits a convolution's
+/// work for this count when its plan is made, so a plan belongs to one count.
+int cdnnl_threads(void);
 
 #ifdef __cplusplus
 }

@@ -256,7 +256,7 @@ struct DNNLKernel: Sendable {
     }()
 
     private func key(_ geometry: cdnnl_conv_geometry, _ src: TensorLayout, _ dst: TensorLayout) -> String {
-        "\(geometry.batch)x\(geometry.in_channels)x\(geometry.in_h)x\(geometry.in_w) \(src) \(dst)"
+        "\(geometry.batch)x\(geometry.in_channels)x\(geometry.in_h)x\(geometry.in_w) \(src) \(dst) \(cdnnl_threads()) threads"
     }
 
     private func make(_ geometry: cdnnl_conv_geometry, src: TensorLayout?, dst: TensorLayout?) -> DNNLPlan? {
