@@ -307,8 +307,8 @@ struct DNNLKernel: Sendable {
     }
 
     /// The layouts `choose` picks, or row-major (the SGEMM path) when oneDNN has no plan.
-    func layouts(_ geometry: cdnnl_conv_geometry, dst: TensorLayout? = nil) -> StepLayouts {
-        choose(geometry, dst: dst) ?? .rowMajor(1)
+    func layouts(_ geometry: cdnnl_conv_geometry) -> StepLayouts {
+        choose(geometry) ?? .rowMajor(1)
     }
 
     /// Runs the plan chosen for `x`'s and `output`'s layouts (making a direct one if none was
