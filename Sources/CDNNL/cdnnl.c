@@ -4,6 +4,11 @@
 /* libgomp runs oneDNN's threads; its header lives in GCC's private folder, so the one call is declared here. */
 void omp_set_num_threads(int threads);
 int omp_get_max_threads(void);
+int omp_get_thread_num(void);
+int omp_get_num_threads(void);
+/* What `#pragma omp parallel` compiles to (libgomp's ABI since GCC 4.9): runs fn(data) on a
+   team of num_threads. Called directly, so that this file needs no OpenMP compiler flags. */
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,4 +274,25 @@ void cdnnl_set_threads(int threads) {
 
 int cdnnl_threads(void) {
     return omp_get_max_threads();
+}
+
+struct parallel_job {
+    int count;
+    void (*task)(void *context, int index);
+    void *context;
+};
+
+static void run_share(void *data) {
+    const struct parallel_job *job = data;
+    int team = omp_get_num_threads();
+    for (int index = omp_get_thread_num(); index < job->count; index += team) job->task(job->context, index);
+}
+
+void cdnnl_parallel(int count, int threads, void (*task)(void *context, int index), void *context) {
+    if (threads <= 1 || count <= 1) {
+        for (int index = 0; index < count; index++) task(context, index);
+        return;
+    }
+    struct parallel_job job = {count, task, context};
+    GOMP_parallel(run_share, &job, (unsigned)(threads < count ? threads : count), 0);
 }

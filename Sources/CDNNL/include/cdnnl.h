@@ -74,6 +74,11 @@ void cdnnl_conv_destroy(cdnnl_conv *conv);
 /// keeps the setting per thread; other threads keep theirs).
 void cdnnl_set_threads(int threads);
 
+/// Calls `task(context, index)` for each index in 0 ..< count, on `threads` threads of the
+/// OpenMP pool that runs oneDNN (thread t takes t, t + threads, ...), and returns when all are
+/// done. The executor's own loops use it so that they and oneDNN share one set of threads.
+void cdnnl_parallel(int count, int threads, void (*task)(void *context, int index), void *context);
+
 /// The number of OpenMP threads the calling thread's runs use. oneDNN splits a convolution's
 /// work for this count when its plan is made, so a plan belongs to one count.
 int cdnnl_threads(void);

@@ -1,3 +1,5 @@
+import CDNNL
+
 /// A tensor during a run: a shape, its layout, and memory owned by the run.
 struct TensorRef {
     var shape: [Int]
@@ -78,28 +80,26 @@ enum Operators {
     }
 }
 
-/// Runs `body` for each index in `0..<count`, on up to `threads` threads.
+/// Runs `body` for each index in `0..<count`, on up to `threads` threads: the OpenMP threads
+/// that also run oneDNN's convolutions. (With Dispatch's threads beside them, the two pools
+/// fought over the cores: OpenMP's threads spin a while after each convolution, and at two
+/// threads pooling and resizing ran slower than at one.)
 func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     if threads <= 1 || count <= 1 {
         for index in 0..<count { body(index) }
         return
     }
-    let chunks = min(threads, count)
     withoutActuallyEscaping(body) { escapable in
-        // Safe: callers give each index its own slice of the output, and concurrentPerform
-        // returns only when every chunk is done, so the closure never outlives this call.
-        nonisolated(unsafe) let work = escapable
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            var index = chunk
-            while index < count {
-                work(index)
-                index += chunks
-            }
+        // Safe: callers give each index its own slice of the output, and cdnnl_parallel returns
+        // only when every index is done, so the closure never outlives this call.
+        var work = escapable
+        withUnsafeMutablePointer(to: &work) { pointer in
+            cdnnl_parallel(Int32(count), Int32(threads), { context, index in
+                context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(index))
+            }, pointer)
         }
     }
 }
-
-import Dispatch
 
 /// Pads, strides and dilations of a 2-D window op, resolved from its attributes.
 struct Window2D: Sendable {
