@@ -138,6 +138,15 @@ struct NodeContext {
         index < proto.input.count && !proto.input[index].isEmpty ? proto.input[index] : nil
     }
 
+    /// A convolution's optional bias (input 2), one value per output channel.
+    func bias(channels: Int) throws -> [Float]? {
+        guard let bias = try constant(2, "bias") else { return nil }
+        guard bias.shape == [channels] else {
+            throw error(.malformedModel, "bias shape \(bias.shape) does not match \(channels) output channels")
+        }
+        return bias.floats
+    }
+
     /// Input `index` as a load-time constant; throws when it is computed at run time.
     func constant(_ index: Int, _ what: String) throws -> ConstantValue? {
         guard let name = input(index) else { return nil }

@@ -21,12 +21,7 @@ struct BrokerOptions: ParsableArguments {
     }
 
     static func logger(_ label: String) -> Logger {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            let level = ProcessInfo.processInfo.environment["GRADELINE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
-            handler.logLevel = level ?? .warning
-            return handler
-        }
+        LoggingSystem.bootstrapGradeline(defaultLevel: .warning)
         return Logger(label: label)
     }
 }

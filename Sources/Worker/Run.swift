@@ -29,12 +29,7 @@ struct Run: AsyncParsableCommand {
     var pipeline: String?
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            let level = ProcessInfo.processInfo.environment["GRADELINE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
-            handler.logLevel = level ?? .info
-            return handler
-        }
+        LoggingSystem.bootstrapGradeline(defaultLevel: .info)
         let logger = Logger(label: "gradeline.worker")
         var settings: WorkerConfiguration
         do {

@@ -34,14 +34,7 @@ struct Convolution: Operator {
             throw node.error(.malformedModel, "kernel_shape \(kernel) does not match the weights \(w.shape)")
         }
         window = try Window2D(node, kernel: (w.shape[2], w.shape[3]))
-        if let b = try node.constant(2, "bias") {
-            guard b.shape == [outChannels] else {
-                throw node.error(.malformedModel, "bias shape \(b.shape) does not match \(outChannels) output channels")
-            }
-            bias = b.floats
-        } else {
-            bias = nil
-        }
+        bias = try node.bias(channels: outChannels)
         label = node.label
         oneDNN = DNNLKernel(enabled: node.useOneDNN)
     }
@@ -389,12 +382,7 @@ struct TransposedConvolution: Operator {
         dilations = (d[0], d[1])
         pads = (p[0], p[1], p[2], p[3])
         outputPadding = (op[0], op[1])
-        if let b = try node.constant(2, "bias") {
-            guard b.shape == [outPerGroup * group] else { throw node.error(.malformedModel, "bias shape \(b.shape) does not match the output channels") }
-            bias = b.floats
-        } else {
-            bias = nil
-        }
+        bias = try node.bias(channels: outPerGroup * group)
         label = node.label
         oneDNN = DNNLKernel(enabled: node.useOneDNN)
     }
