@@ -88,12 +88,19 @@ struct LayoutConversion: Operator {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let from = x.layout.lanes(channels: c), to = output.layout.lanes(channels: c)
         let pixels = h * w
-        // Each (image, channel) pair is a strided row in both layouts: offset and step per pixel.
-        parallelFor(n * c, threads: threads) { index in
-            let (image, channel) = index.quotientAndRemainder(dividingBy: c)
-            let source = x.pointer + (image * c + channel / from * from) * pixels + channel % from
-            let target = output.pointer + (image * c + channel / to * to) * pixels + channel % to
-            for pixel in 0..<pixels { target[pixel * to] = source[pixel * from] }
+        // A tile of pixels at a time, all channels: both sides stay in cache however far apart
+        // a layout puts one channel's pixels.
+        let tile = 64
+        let tiles = (pixels + tile - 1) / tile
+        parallelFor(n * tiles, threads: threads) { task in
+            let (image, first) = task.quotientAndRemainder(dividingBy: tiles)
+            let range = (first * tile)..<min(pixels, (first + 1) * tile)
+            for channel in 0..<c {
+                // Channel `channel` of pixel p sits at offset + p * lanes in a layout.
+                let source = x.pointer + (image * c + channel / from * from) * pixels + channel % from
+                let target = output.pointer + (image * c + channel / to * to) * pixels + channel % to
+                for pixel in range { target[pixel * to] = source[pixel * from] }
+            }
         }
     }
 }
