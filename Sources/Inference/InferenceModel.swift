@@ -209,11 +209,15 @@ public final class InferenceModel: Sendable {
                 throw InferenceError(.badInput, "input '\(name)' has shape \(feed.shape); the model takes \(expected)")
             }
         }
+        let threads = max(1, threads)
         // OpenMP keeps the thread count per calling thread, and jobs run on many: set it for this
-        // run. oneDNN splits a convolution's work (and so its sums) for the count its plan was
-        // made with, so plans are kept per count: the same count gives the same bits.
-        cdnnl_set_threads(Int32(max(1, threads)))
-        let plan = try self.plan(for: PlanKey(shapes: inputs.map { feeds[$0.name]!.shape }, threads: max(1, threads)))
+        // run (and put the caller's back after). oneDNN splits a convolution's work, and so its
+        // sums, for the count its plan was made with, so plans are kept per count: the same count
+        // gives the same bits.
+        let callersThreads = cdnnl_threads()
+        cdnnl_set_threads(Int32(threads))
+        defer { cdnnl_set_threads(callersThreads) }
+        let plan = try self.plan(for: PlanKey(shapes: inputs.map { feeds[$0.name]!.shape }, threads: threads))
         let arena = plan.arenas.take()
         defer { plan.arenas.give(arena) }
         let buffers = arena.buffers

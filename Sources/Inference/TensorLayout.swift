@@ -44,7 +44,8 @@ enum TensorLayout: Hashable, Sendable, CustomStringConvertible {
         case .rowMajor: CDNNL_NCHW
         case .nhwc: CDNNL_NHWC
         case .blocked(8): CDNNL_NCHW8C
-        case .blocked: CDNNL_NCHW16C
+        case .blocked(16): CDNNL_NCHW16C
+        case .blocked(let block): preconditionFailure("oneDNN has no nChw\(block)c layout here")
         }
     }
 
@@ -68,6 +69,7 @@ struct PlaneView {
     init(_ tensor: TensorRef) {
         let (n, c) = (tensor.shape[0], tensor.shape[1])
         lanes = tensor.layout.lanes(channels: c)
+        precondition(c % lanes == 0, "\(tensor.layout) does not fit \(c) channels")
         planes = n * c / lanes
         height = tensor.shape[2]
         width = tensor.shape[3]
@@ -87,6 +89,7 @@ struct LayoutConversion: Operator {
         let x = inputs[0]
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let from = x.layout.lanes(channels: c), to = output.layout.lanes(channels: c)
+        precondition(c % from == 0 && c % to == 0, "\(x.layout) or \(output.layout) does not fit \(c) channels")
         let pixels = h * w
         // A tile of pixels at a time, all channels: both sides stay in cache however far apart
         // a layout puts one channel's pixels.

@@ -21,7 +21,8 @@ struct OperatorParityTests {
         #expect(OpFixtures.names.count >= 20, "found \(OpFixtures.names)")
     }
 
-    /// At 1 and 2 threads, with convolutions on oneDNN and on the portable SGEMM path.
+    /// At 1 and 2 threads (and 0, which counts as 1), with convolutions on oneDNN and on the
+    /// portable SGEMM path.
     @Test("each op configuration matches onnxruntime within 1e-5", arguments: OpFixtures.names)
     func matchesOnnxRuntime(_ name: String) throws {
         let base = OpFixtures.folder.appendingPathComponent(name).path
@@ -29,7 +30,7 @@ struct OperatorParityTests {
         let expected = try NPY.read(base + ".output.npy")
         for useOneDNN in [true, false] {
             let model = try InferenceModel(contentsOf: base + ".onnx", useOneDNN: useOneDNN)
-            for threads in [1, 2] {
+            for threads in [0, 1, 2] {
                 let output = try #require(try model.run(input, threads: threads)["y"])
                 #expect(output.shape == expected.shape)
                 let worst = zip(output.data, expected.data).map { abs($0 - $1) }.max() ?? 0

@@ -32,8 +32,11 @@ struct ConcatConvolution: Operator {
             defer { start += count }
             return convolution.part(channels: start..<(start + count), first: index == 0, last: index == channels.count - 1)
         }
-        parts.byChannels.withLock { $0[channels] = made }
-        return made
+        // Two plans made at once: the first set stored wins, and both callers use it.
+        return parts.byChannels.withLock { cached in
+            if cached[channels] == nil { cached[channels] = made }
+            return cached[channels]!
+        }
     }
 
     /// Each part reads its input in the layout oneDNN prefers for it; all write the first part's

@@ -226,7 +226,8 @@ final class DNNLPlan: @unchecked Sendable {
 /// the two kinds. Without it (or for odd channel counts), oneDNN picks the layouts.
 struct DNNLKernel: Sendable {
     private final class Plans: Sendable {
-        let byKey = Mutex<[String: DNNLPlan]>([:])
+        /// nil: oneDNN has no plan for that key, so that a run does not ask again.
+        let byKey = Mutex<[String: DNNLPlan?]>([:])
     }
 
     private let plans = Plans()
@@ -248,8 +249,12 @@ struct DNNLKernel: Sendable {
         return block
     }()
 
+    /// Layouts count by the order they give (a block of all the channels is NHWC), so that a
+    /// plan made for one serves the other.
     private func key(_ geometry: cdnnl_conv_geometry, _ src: TensorLayout, _ dst: TensorLayout) -> String {
-        "\(geometry.batch)x\(geometry.in_channels)x\(geometry.in_h)x\(geometry.in_w) \(src) \(dst) \(cdnnl_threads()) threads"
+        let g = geometry
+        let lanes = (src.lanes(channels: Int(g.in_channels)), dst.lanes(channels: Int(g.out_channels)))
+        return "\(g.batch)x\(g.in_channels)x\(g.in_h)x\(g.in_w), lanes \(lanes.0) to \(lanes.1), \(cdnnl_threads()) threads"
     }
 
     private func make(_ geometry: cdnnl_conv_geometry, src: TensorLayout?, dst: TensorLayout?) -> DNNLPlan? {
@@ -309,14 +314,17 @@ struct DNNLKernel: Sendable {
     func run(_ geometry: cdnnl_conv_geometry, _ x: TensorRef, _ weights: [Float], _ bias: [Float]?, _ output: TensorRef) -> Bool {
         guard enabled else { return false }
         let key = key(geometry, x.layout, output.layout)
-        var found = plans.byKey.withLock { $0[key] }
-        if found == nil, let made = make(geometry, src: x.layout, dst: output.layout) {
-            found = plans.byKey.withLock { plans in
-                if plans[key] == nil { plans[key] = made }
-                return plans[key]
+        let plan: DNNLPlan?
+        if let known = plans.byKey.withLock({ $0[key] }) {
+            plan = known
+        } else {
+            let made = make(geometry, src: x.layout, dst: output.layout)
+            plan = plans.byKey.withLock { plans in
+                if plans[key] == nil { plans[key] = .some(made) }
+                return plans[key]!
             }
         }
-        guard let plan = found else { return false }
+        guard let plan else { return false }
         var message = [CChar](repeating: 0, count: 256)
         let status = plan.scratchpads.with { scratch in
             weights.withUnsafeBufferPointer { weights in
