@@ -47,8 +47,7 @@ public struct CheckSize: PipelineFunction {
     }
 
     public func run(_ request: inout Request) throws -> StepStatus {
-        var reasons: [Reason] = []
-        for (side, image) in try request.require(input).entries {
+        try request.require(input).check { side, image, reasons in
             if image.width < minWidth || image.height < minHeight {
                 reasons.append(Reason(code: "resolution_too_low", side: side,
                                       detail: "the photo is \(image.width)x\(image.height); the minimum is \(minWidth)x\(minHeight)"))
@@ -59,7 +58,6 @@ public struct CheckSize: PipelineFunction {
                                       detail: "height/width is \(Reason.number(aspect)); it must be from \(minAspect) to \(maxAspect) (a portrait photo of the phone)"))
             }
         }
-        return reasons.isEmpty ? .ok : .rejected(reasons)
     }
 }
 
@@ -84,8 +82,7 @@ public struct CheckExposure: PipelineFunction {
     }
 
     public func run(_ request: inout Request) throws -> StepStatus {
-        var reasons: [Reason] = []
-        for (side, image) in try request.require(input).entries {
+        try request.require(input).check { side, image, reasons in
             let gray = Grayscale.gray(image)
             var sum = 0, glare = 0
             for value in gray.pixels {
@@ -106,7 +103,6 @@ public struct CheckExposure: PipelineFunction {
                                       detail: "\(Reason.number(glareFraction * 100))% of the photo is at brightness \(glareLevel) or more; the limit is \(maxGlareFraction * 100)%"))
             }
         }
-        return reasons.isEmpty ? .ok : .rejected(reasons)
     }
 }
 
@@ -128,15 +124,13 @@ public struct CheckBlur: PipelineFunction {
     }
 
     public func run(_ request: inout Request) throws -> StepStatus {
-        var reasons: [Reason] = []
-        for (side, image) in try request.require(input).entries {
+        try request.require(input).check { side, image, reasons in
             let variance = Self.laplacianVariance(Grayscale.gray(image))
             if variance < minVariance {
                 reasons.append(Reason(code: "blurred", side: side,
                                       detail: "Laplacian variance \(Reason.number(variance)) is below \(minVariance); hold the phone still and refocus"))
             }
         }
-        return reasons.isEmpty ? .ok : .rejected(reasons)
     }
 
     static func laplacianVariance(_ gray: Image) -> Double {

@@ -19,8 +19,7 @@ public struct CheckDevice: PipelineFunction {
     }
 
     public func run(_ request: inout Request) throws -> StepStatus {
-        var reasons: [Reason] = []
-        for (side, mask) in try request.require(input).entries {
+        try request.require(input).check { side, mask, reasons in
             let background = UInt8(mask.classes.firstIndex(of: "background") ?? 0)
             let phone = FindDamages.components(mask) { $0 != background }.max { $0.pixels.count < $1.pixels.count }
             var inPhone = [Bool](repeating: false, count: mask.labels.count)
@@ -29,7 +28,7 @@ public struct CheckDevice: PipelineFunction {
             if fraction < minFraction {
                 reasons.append(Reason(code: "no_phone", side: side,
                                       detail: "the phone covers \(Reason.number(fraction * 100))% of the photo; at least \(minFraction * 100)% is needed"))
-                continue
+                return
             }
             var border = 0, onBorder = 0
             for x in 0..<mask.width {
@@ -50,7 +49,6 @@ public struct CheckDevice: PipelineFunction {
                                       detail: "the phone touches \(Reason.number(borderFraction * 100))% of the photo's border; at most \(maxBorderFraction * 100)% is allowed"))
             }
         }
-        return reasons.isEmpty ? .ok : .rejected(reasons)
     }
 }
 

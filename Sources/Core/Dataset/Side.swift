@@ -44,3 +44,13 @@ public struct Sided<Value: Sendable>: Sendable {
         return result
     }
 }
+
+extension Sided {
+    /// A check's verdict: `check` adds the reasons it finds on each side, and the step is
+    /// rejected with all of them, or ok when there are none.
+    public func check(_ check: (Side, Value, inout [Reason]) throws -> Void) rethrows -> StepStatus {
+        var reasons: [Reason] = []
+        for (side, value) in entries { try check(side, value, &reasons) }
+        return reasons.isEmpty ? .ok : .rejected(reasons)
+    }
+}
