@@ -41,53 +41,31 @@ enum ConstantValue {
                 throw InferenceError(.malformedModel, "tensor '\(tensor.name)' has \(found) values for shape \(shape)", node: context)
             }
         }
-        let raw = tensor.rawData
+        // The values from raw_data (little-endian bytes) when it is there, else from the typed field.
+        func read<T>(_ typed: [T], fromLittleEndian: (T) -> T) throws -> [T] {
+            let raw = tensor.rawData
+            guard !raw.isEmpty else {
+                try check(typed.count)
+                return typed
+            }
+            try check(raw.count / MemoryLayout<T>.size)
+            let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                raw.copyBytes(to: UnsafeMutableRawBufferPointer(buffer))
+                initialized = count
+            }
+            return values.map(fromLittleEndian)
+        }
         switch tensor.dataType {
         case 1:  // FLOAT
-            var values: [Float]
-            if !raw.isEmpty {
-                try check(raw.count / 4)
-                values = [Float](repeating: 0, count: count)
-                _ = values.withUnsafeMutableBytes { raw.copyBytes(to: $0) }
-                values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
-            } else {
-                values = tensor.floatData
-                try check(values.count)
-            }
+            let values = try read(tensor.floatData) { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
             self = .float(NDArray(shape: shape, data: values))
         case 11:  // DOUBLE
-            var values: [Double]
-            if !raw.isEmpty {
-                try check(raw.count / 8)
-                values = [Double](repeating: 0, count: count)
-                _ = values.withUnsafeMutableBytes { raw.copyBytes(to: $0) }
-            } else {
-                values = tensor.doubleData
-                try check(values.count)
-            }
+            let values = try read(tensor.doubleData) { Double(bitPattern: UInt64(littleEndian: $0.bitPattern)) }
             self = .float(NDArray(shape: shape, data: values.map(Float.init)))
         case 7:  // INT64
-            var values: [Int64]
-            if !raw.isEmpty {
-                try check(raw.count / 8)
-                values = [Int64](repeating: 0, count: count)
-                _ = values.withUnsafeMutableBytes { raw.copyBytes(to: $0) }
-                values = values.map { Int64(littleEndian: $0) }
-            } else {
-                values = tensor.int64Data
-                try check(values.count)
-            }
-            self = .int(shape: shape, values: values)
+            self = .int(shape: shape, values: try read(tensor.int64Data) { Int64(littleEndian: $0) })
         case 6:  // INT32
-            if !raw.isEmpty {
-                try check(raw.count / 4)
-                var values = [Int32](repeating: 0, count: count)
-                _ = values.withUnsafeMutableBytes { raw.copyBytes(to: $0) }
-                self = .int(shape: shape, values: values.map { Int64(Int32(littleEndian: $0)) })
-            } else {
-                try check(tensor.int32Data.count)
-                self = .int(shape: shape, values: tensor.int32Data.map(Int64.init))
-            }
+            self = .int(shape: shape, values: try read(tensor.int32Data) { Int32(littleEndian: $0) }.map(Int64.init))
         default:
             throw InferenceError(.unsupported, "tensor '\(tensor.name)' has data type \(tensor.dataType); the executor reads float, double, int32 and int64", node: context)
         }

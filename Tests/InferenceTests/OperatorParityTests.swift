@@ -68,6 +68,30 @@ struct OperatorParityTests {
         #expect(throws: InferenceError.self) { try InferenceModel(data: data, file: "relu.onnx") }
     }
 
+    @Test("constant tensors decode from raw bytes and from typed fields, for every data type read")
+    func constantTensors() throws {
+        func tensor(_ type: Int32, raw: [UInt8] = []) -> Gradeline_Onnx_TensorProto {
+            var tensor = Gradeline_Onnx_TensorProto()
+            tensor.name = "k"
+            tensor.dims = [2]
+            tensor.dataType = type
+            tensor.rawData = Data(raw)
+            return tensor
+        }
+        func bytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
+        #expect(try ConstantValue(tensor(1, raw: bytes([Float(1.5), -2])), context: "t").floats == [1.5, -2])
+        #expect(try ConstantValue(tensor(11, raw: bytes([Double(0.25), 3])), context: "t").floats == [0.25, 3])
+        #expect(try ConstantValue(tensor(7, raw: bytes([Int64(-7), 9])), context: "t").ints == [-7, 9])
+        #expect(try ConstantValue(tensor(6, raw: bytes([Int32(4), -1])), context: "t").ints == [4, -1])
+        var typed = tensor(6)
+        typed.int32Data = [5, 6]
+        #expect(try ConstantValue(typed, context: "t").ints == [5, 6])
+        var short = tensor(1)
+        short.floatData = [1]
+        #expect(throws: InferenceError.self) { try ConstantValue(short, context: "t") }
+        #expect(throws: InferenceError.self) { try ConstantValue(tensor(7, raw: bytes([Int64(1)])), context: "t") }
+    }
+
     @Test("a file that is not ONNX is a clear load error")
     func malformed() {
         #expect {
