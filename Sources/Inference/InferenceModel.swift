@@ -293,7 +293,7 @@ public final class InferenceModel: Sendable {
                 guard valueShape.count == 4 else {
                     throw InferenceError(.unsupported, "'\(name)' of shape \(valueShape) cannot take the \(layout) layout", node: label)
                 }
-                let step = LoadedStep(op: LayoutConversion(label: "'\(name)' \(current) to \(layout)"), inputs: [name],
+                let step = LoadedStep(op: LayoutConversion(), inputs: [name],
                                       output: converted, label: "'\(name)' \(current) to \(layout)")
                 laidOut.append(LaidOutStep(step: step, layouts: StepLayouts(inputs: [current], output: layout)))
                 shapeOf[converted] = valueShape

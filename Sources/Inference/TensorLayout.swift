@@ -81,8 +81,6 @@ struct PlaneView {
 /// Copies a tensor into another layout: the planner's bridge between an op that wrote one
 /// order and a reader that needs another.
 struct LayoutConversion: Operator {
-    let label: String
-
     func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] { shapes[0] }
 
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {

@@ -92,7 +92,7 @@ struct LayoutTests {
         var target = [Float](repeating: .nan, count: values.count)
         source.withUnsafeMutableBufferPointer { input in
             target.withUnsafeMutableBufferPointer { output in
-                LayoutConversion(label: "test").run([TensorRef(shape: shape, pointer: input.baseAddress!, layout: from)],
+                LayoutConversion().run([TensorRef(shape: shape, pointer: input.baseAddress!, layout: from)],
                                                     TensorRef(shape: shape, pointer: output.baseAddress!, layout: to), threads: 1)
             }
         }

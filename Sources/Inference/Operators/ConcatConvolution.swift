@@ -62,7 +62,7 @@ struct ConcatConvolution: Operator {
         let memory = Arena([shape.reduce(1, *)] + inputs.map(\.count))
         let rowMajor = inputs.enumerated().map { index, input in
             var copy = TensorRef(shape: input.shape, pointer: memory.buffers[index + 1])
-            if input.layout == .rowMajor { copy.pointer = input.pointer } else { LayoutConversion(label: label).run([input], copy, threads: threads) }
+            if input.layout == .rowMajor { copy.pointer = input.pointer } else { LayoutConversion().run([input], copy, threads: threads) }
             return copy
         }
         let joined = TensorRef(shape: shape, pointer: memory.buffers[0])

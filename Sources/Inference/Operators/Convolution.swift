@@ -342,7 +342,7 @@ struct DNNLKernel: Sendable {
 /// SGEMM paths' way to serve a plan whose oneDNN run failed.
 func inRowMajor(_ x: TensorRef, _ output: TensorRef, threads: Int, _ body: (TensorRef, TensorRef) -> Void) {
     guard x.layout != .rowMajor || output.layout != .rowMajor else { return body(x, output) }
-    let convert = LayoutConversion(label: "")
+    let convert = LayoutConversion()
     let source = Arena([x.count, output.count])
     let rowX = TensorRef(shape: x.shape, pointer: source.buffers[0])
     let rowOutput = TensorRef(shape: output.shape, pointer: source.buffers[1])
