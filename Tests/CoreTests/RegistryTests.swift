@@ -1,7 +1,7 @@
 import Testing
 @testable import Core
 
-/// The function that the README's "Adding a function" shows, kept here so the example compiles.
+/// The function that docs/pipeline.md's "Adding a function" shows, kept here so the example compiles.
 struct Invert: PipelineFunction {
     static let descriptor = FunctionDescriptor(
         name: "invert", module: .processor, summary: "Inverts each side's image.")

@@ -1,7 +1,7 @@
 """The serving pipeline's preprocessing, in numpy, so that training sees what the worker sees.
 
 Each function mirrors a Swift function in Sources/Core/Processor/ and follows the same pixel
-conventions (see README.md, "Conventions that serving and training must share").
+conventions (see docs/pipeline.md, "Conventions that serving and training must share").
 """
 import numpy as np
 
