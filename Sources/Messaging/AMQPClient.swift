@@ -47,7 +47,7 @@ public final class AMQPClient: Sendable {
     enum Command: Sendable {
         case ack(tag: UInt64, generation: Int)
         case nack(tag: UInt64, requeue: Bool, generation: Int)
-        case cancelConsumers(CheckedContinuation<Void, Never>)
+        case cancelConsumers(CheckedContinuation<Void, Never>?)
     }
 
     enum Lifecycle: Sendable {
@@ -66,6 +66,10 @@ public final class AMQPClient: Sendable {
         var connectedWaiters: [CheckedContinuation<Void, Never>] = []
         /// Why the last connect failed, for callers that give up waiting.
         var lastError: AMQPError?
+        /// The frame size of the current (or last) connection; publishes are checked against it.
+        var frameMax = AMQPClient.requestedFrameMax
+        /// Which connection is current; deliveries of another one can no longer be acked.
+        var generation = 0
         var closedWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
@@ -74,6 +78,9 @@ public final class AMQPClient: Sendable {
     let setup: Setup
     let shared = Mutex(Shared())
     let wake: WakePipe
+    let watchdog: SocketWatchdog
+    /// The frame size the client asks for at login.
+    static let requestedFrameMax = 131_072
     /// Messages from the consumers that `setup` started, in arrival order.
     public let deliveries: AsyncStream<Delivery>
     let deliveryContinuation: AsyncStream<Delivery>.Continuation
@@ -86,6 +93,12 @@ public final class AMQPClient: Sendable {
         self.logger = logger
         self.setup = setup
         wake = WakePipe()
+        // A socket that makes no progress for two heartbeats is dead (60 s without heartbeats).
+        let heartbeat = configuration.heartbeatSeconds
+        let watchLogger = self.logger
+        watchdog = SocketWatchdog(name: configuration.name, stallLimit: .seconds(heartbeat > 0 ? 2 * heartbeat : 60)) { stalled in
+            watchLogger.warning("the broker connection made no progress; dropping it", metadata: ["stalled_s": "\(stalled)"])
+        }
         (deliveries, deliveryContinuation) = AsyncStream.makeStream(of: Delivery.self)
         let thread = Thread { [self] in
             var owner = ConnectionOwner(client: self)
@@ -97,11 +110,15 @@ public final class AMQPClient: Sendable {
 
     /// Publishes and waits until the broker confirms (or, without confirms, until it is sent).
     /// Survives reconnects: an unconfirmed message is sent again on the next connection.
+    ///
+    /// A message that cannot be encoded (see `OutgoingMessage.validate`) fails at once with
+    /// `.unencodable`; it never reaches the connection.
     public func publish(_ message: OutgoingMessage) async throws -> PublishOutcome {
         var message = message
         if message.properties.messageID == nil {
             message.properties.messageID = "gl-" + UUID().uuidString.lowercased()
         }
+        try message.validate(frameMax: shared.withLock { $0.frameMax })
         return try await withCheckedThrowingContinuation { continuation in
             let accepted = shared.withLock { shared -> Bool in
                 guard case .running = shared.lifecycle else { return false }
@@ -134,6 +151,13 @@ public final class AMQPClient: Sendable {
         }
     }
 
+    /// Stops every consumer, now and after reconnects, without waiting for the broker: a
+    /// connection that is down or blocked must not hold up a shutdown.
+    public func stopConsuming() {
+        shared.withLock { $0.consuming = false }
+        enqueue(.cancelConsumers(nil))
+    }
+
     /// Returns once the client is connected and set up.
     public func waitUntilConnected() async {
         await withCheckedContinuation { continuation in
@@ -159,6 +183,13 @@ public final class AMQPClient: Sendable {
     }
 
     public var isConnected: Bool { shared.withLock { $0.connected } }
+
+    /// True while the connection that received `delivery` is the current one, so that an ack
+    /// for it can still reach the broker. A delivery that arrived just before its connection
+    /// was lost is false here: the broker redelivers it, so it should not be started.
+    public func isCurrent(_ delivery: Delivery) -> Bool {
+        shared.withLock { $0.connected && $0.generation == delivery.connectionGeneration }
+    }
 
     /// Sends what is queued, waits up to `deadline` for outstanding confirms, then closes.
     /// Publishes still unconfirmed then fail with `.shutdown`.

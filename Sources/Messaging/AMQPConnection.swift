@@ -83,10 +83,13 @@ final class AMQPConnection {
         amqp_destroy_connection(state)
     }
 
-    /// Closes politely; errors are ignored since the connection is going away anyway.
+    /// Closes politely, waiting at most a second for the broker (a blocked broker stops
+    /// reading); errors are ignored since the connection is going away anyway.
     func close() {
         guard isOpen else { return }
         isOpen = false
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        _ = amqp_set_rpc_timeout(state, &timeout)
         _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
     }
 
@@ -94,6 +97,9 @@ final class AMQPConnection {
     func abandon() { isOpen = false }
 
     var socketDescriptor: Int32 { amqp_get_sockfd(state) }
+
+    /// The largest frame the broker and client agreed on at login.
+    var frameMax: Int { Int(amqp_get_frame_max(state)) }
 
     /// True when rabbitmq-c holds frames or bytes not yet handled.
     var hasBufferedData: Bool { amqp_frames_enqueued(state) != 0 || amqp_data_in_buffer(state) != 0 }
@@ -210,9 +216,20 @@ final class AMQPConnection {
             }
         }
         guard status == AMQP_STATUS_OK.rawValue else {
-            throw AMQPError.library(status, "publishing to '\(message.exchange)' with key '\(message.routingKey)'")
+            var error = AMQPError.library(status, "publishing to '\(message.exchange)' with key '\(message.routingKey)'")
+            if Self.encodingStatuses.contains(status) {
+                error.code = .unencodable
+                error.isRetriable = false
+            }
+            throw error
         }
     }
+
+    /// rabbitmq-c statuses that mean the message could not be encoded, not that the socket failed.
+    private static let encodingStatuses: Set<Int32> = [
+        AMQP_STATUS_TABLE_TOO_BIG.rawValue, AMQP_STATUS_BAD_AMQP_DATA.rawValue, AMQP_STATUS_INVALID_PARAMETER.rawValue,
+        AMQP_STATUS_UNKNOWN_CLASS.rawValue, AMQP_STATUS_UNKNOWN_METHOD.rawValue,
+    ]
 
     func ack(_ tag: UInt64, channel: UInt16) throws(AMQPError) {
         let status = amqp_basic_ack(state, channel, tag, 0)

@@ -20,6 +20,9 @@ public struct AMQPError: Error, Sendable, CustomStringConvertible {
         public static let notConfirmed = Code("amqp.not_confirmed")
         /// The client is shutting down.
         public static let shutdown = Code("amqp.shutdown")
+        /// The message cannot be encoded (a short string over 255 bytes, headers over a frame);
+        /// an error of that message alone, never of the connection.
+        public static let unencodable = Code("amqp.unencodable")
         /// rabbitmq-c reported an error of its own.
         public static let library = Code("amqp.library")
     }

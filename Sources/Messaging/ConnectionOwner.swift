@@ -30,9 +30,12 @@ struct ConnectionOwner {
                 continue
             }
             do {
+                client.watchdog.arm(connection.socketDescriptor)
+                defer { client.watchdog.disarm() }
                 try runCommands(on: connection)
                 try sendOutbox(on: connection)
                 try readFrames(on: connection)
+                client.watchdog.disarm()
                 if !connection.hasBufferedData {
                     client.wake.wait(descriptor: connection.socketDescriptor, timeoutMs: Self.pollMs)
                 }
@@ -66,8 +69,11 @@ struct ConnectionOwner {
                 logger.info("connected to the broker", metadata: ["amqp.url": "\(configuration.url)"])
             }
             failedAttempts = 0
+            let frameMax = candidate.frameMax
             let waiters = client.shared.withLock { shared in
                 shared.connected = true
+                shared.frameMax = frameMax
+                shared.generation = generation
                 defer { shared.connectedWaiters = [] }
                 return shared.connectedWaiters
             }
@@ -120,7 +126,7 @@ struct ConnectionOwner {
                 client.shared.withLock { $0.consuming = false }
                 for tag in consumerTags { try connection.cancel(consumerTag: tag, channel: Self.channel) }
                 consumerTags = []
-                continuation.resume()
+                continuation?.resume()
             }
         }
     }
@@ -133,10 +139,21 @@ struct ConnectionOwner {
         }
         for (index, pending) in batch.enumerated() {
             do {
+                try pending.message.validate(frameMax: connection.frameMax)
+            } catch {
+                // This message alone fails; the connection and the others are unharmed.
+                pending.continuation.resume(throwing: error)
+                continue
+            }
+            do {
                 try connection.publish(pending.message, channel: Self.channel)
             } catch {
-                // Put back what was not sent, in order, before the connection is dropped.
-                client.shared.withLock { $0.outbox.insert(contentsOf: batch[index...], at: 0) }
+                // Put back what was not sent, in order, before the connection is dropped. A
+                // message that could not be encoded fails for good instead of being sent again
+                // on every reconnect; the connection still goes, since its frames may be half sent.
+                let unsent = error.code == .unencodable ? batch[(index + 1)...] : batch[index...]
+                if error.code == .unencodable { pending.continuation.resume(throwing: error) }
+                client.shared.withLock { $0.outbox.insert(contentsOf: unsent, at: 0) }
                 throw error
             }
             if client.configuration.confirms {
@@ -197,7 +214,8 @@ struct ConnectionOwner {
         guard case .closing(let deadline) = lifecycle else { return false }
         let drained = outboxEmpty && unconfirmed.isEmpty
         guard drained || connection == nil || ContinuousClock.now >= deadline else { return false }
-        connection?.close()
+        // Past the deadline the close handshake is skipped: the broker may not be reading.
+        if drained { connection?.close() } else { connection?.abandon() }
         connection = nil
         let error = AMQPError(.shutdown, "the \(client.configuration.name) client shut down before the broker confirmed")
         unconfirmed.values.forEach { $0.continuation.resume(throwing: error) }
@@ -214,8 +232,9 @@ struct ConnectionOwner {
             return (shared.outbox, shared.commands, shared.closedWaiters + shared.connectedWaiters)
         }
         pending.forEach { $0.continuation.resume(throwing: error) }
-        for case .cancelConsumers(let continuation) in commands { continuation.resume() }
+        for case .cancelConsumers(let continuation) in commands { continuation?.resume() }
         client.deliveryContinuation.finish()
+        client.watchdog.stop()
         waiters.forEach { $0.resume() }
         logger.info("closed")
         return true

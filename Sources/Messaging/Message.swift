@@ -52,6 +52,44 @@ public struct OutgoingMessage: Sendable {
     }
 }
 
+extension OutgoingMessage {
+    /// The largest AMQP short string, which names, ids and property values must fit.
+    public static let shortStringLimit = 255
+
+    /// Checks that the message can be encoded on a connection whose frames are at most
+    /// `frameMax` bytes: every short string within 255 UTF-8 bytes, and the properties
+    /// (headers included) within one content-header frame.
+    ///
+    /// A message that fails this is that message's own permanent error: it is refused before
+    /// it reaches the connection, so it can never break the connection for the others.
+    public func validate(frameMax: Int) throws(AMQPError) {
+        func short(_ value: String?, _ what: String) throws(AMQPError) {
+            guard let value, value.utf8.count > Self.shortStringLimit else { return }
+            throw AMQPError(.unencodable, "\(what) has \(value.utf8.count) UTF-8 bytes; AMQP allows at most \(Self.shortStringLimit)",
+                            retriable: false)
+        }
+        try short(exchange, "the exchange name")
+        try short(routingKey, "the routing key")
+        try short(properties.contentType, "the content_type property")
+        try short(properties.messageID, "the message_id property")
+        try short(properties.correlationID, "the correlation_id property")
+        for key in properties.headers.keys { try short(key, "the header name '\(key.prefix(40))…'") }
+        // Class, weight, body size and flags, then each short string with its length octet,
+        // then the headers table; the frame adds 7 bytes of header and 1 of end marker.
+        var size = 8 + 14 + 3  // frame, fixed fields, delivery mode with slack
+        for value in [properties.contentType, properties.messageID, properties.correlationID] {
+            size += 1 + (value?.utf8.count ?? 0)
+        }
+        size += 1 + 20  // expiration
+        let headerBytes = properties.headers.isEmpty ? 0 : AMQPValue.tableSize(properties.headers)
+        size += headerBytes
+        guard size <= frameMax else {
+            throw AMQPError(.unencodable, "the message's properties take \(size) bytes (headers \(headerBytes)); one frame holds \(frameMax)",
+                            retriable: false)
+        }
+    }
+}
+
 /// A message the broker delivered to a consumer.
 public struct Delivery: Sendable {
     public var body: [UInt8]

@@ -1,7 +1,7 @@
 // Gradeline's shim over rabbitmq-c: what Swift cannot call or name directly.
 //
-// amqp_login is variadic, the method ids are macros with casts, and AMQP tables are unions
-// that are easier to build in C. Only the Messaging target imports this module.
+// amqp_login is variadic and the method ids are macros with casts. Only the Messaging target
+// imports this module.
 #ifndef GRADELINE_CRABBITMQ_H
 #define GRADELINE_CRABBITMQ_H
 
@@ -35,18 +35,6 @@ static const amqp_method_number_t crabbitmq_connection_close_ok = AMQP_CONNECTIO
 
 /// Answers a broker's connection.close or channel.close, as the protocol requires.
 void crabbitmq_send_close_ok(amqp_connection_state_t state, amqp_channel_t channel, int connection);
-
-/// An AMQP field table that owns copies of its keys and values.
-typedef struct crabbitmq_table crabbitmq_table;
-
-crabbitmq_table *crabbitmq_table_create(void);
-/// Adds a long string value; returns -1 when memory is exhausted.
-int crabbitmq_table_add_string(crabbitmq_table *table, const char *key, const char *value);
-/// Adds a signed 64-bit value (AMQP type 'l'); returns -1 when memory is exhausted.
-int crabbitmq_table_add_int64(crabbitmq_table *table, const char *key, int64_t value);
-/// A view of the table for rabbitmq-c calls; valid until the table changes or is destroyed.
-amqp_table_t crabbitmq_table_view(const crabbitmq_table *table);
-void crabbitmq_table_destroy(crabbitmq_table *table);
 
 #ifdef __cplusplus
 }
