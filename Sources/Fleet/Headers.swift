@@ -10,6 +10,10 @@ public enum Headers {
     public static let errorRetriable = "x-gradeline-error-retriable"
     /// The trace of the failed run, as JSON (cut to `traceLimit` bytes).
     public static let trace = "x-gradeline-trace"
+    /// How many times this job crashed a worker process (the supervisor counts them here).
+    public static let crashes = "x-gradeline-crashes"
+    /// How many of the original headers a dead letter or retry had to leave out to fit a frame.
+    public static let droppedHeaders = "x-gradeline-dropped-headers"
     /// Set by quorum queues on redelivery.
     public static let deliveryCount = "x-delivery-count"
 

@@ -4,9 +4,11 @@ import Messaging
 
 /// Decides what one delivery becomes: a result, a retry, or a dead letter and a failed result.
 ///
-/// It runs the pipeline and returns the messages to publish; the caller publishes them all,
-/// waits for the confirms, and only then acks the delivery. It touches no broker itself, so
-/// its decisions are tested without one.
+/// It works in two halves. `evaluate` parses the job and runs the pipeline; in the worker it
+/// runs in a child process, since a job may crash the code that runs it. `plan` turns what
+/// came back (a result, or the news that the child died) into the messages to publish; the
+/// worker publishes them all, waits for the confirms, and only then acks the delivery. Neither
+/// half touches the broker, so every decision is tested without one.
 public struct JobHandler: Sendable {
     /// What to do with a delivery.
     public struct Plan: Sendable {
@@ -15,7 +17,9 @@ public struct JobHandler: Sendable {
             case answered
             /// A passing failure: sent to the retry queue as this attempt.
             case retry(attempt: Int)
-            /// A bad message, a lasting failure, or the last attempt failed.
+            /// The job crashed its worker process: sent back to the work queue with this count.
+            case crashed(count: Int)
+            /// A bad message, a lasting failure, the last attempt failed, or too many crashes.
             case deadLettered
         }
 
@@ -30,97 +34,192 @@ public struct JobHandler: Sendable {
     public let fingerprint: Fingerprint
     public let settings: WorkerConfiguration
 
+    /// Headers that carry a header budget: the original's own headers, ours, and the trace
+    /// must fit one frame (the client asks for 128 KiB; half is left for the rest).
+    static let headerBudget = 64 * 1024
+    /// Input echoed into a header or an error is cut to this many UTF-8 bytes.
+    static let echoLimit = 300
+
     public init(pipeline: PipelineConfig, fingerprint: Fingerprint, settings: WorkerConfiguration) {
         self.pipeline = pipeline
         self.fingerprint = fingerprint
         self.settings = settings
     }
 
-    /// Runs the pipeline for `delivery` (this blocks: call it off the cooperative pool).
+    /// Runs the pipeline for `delivery` and plans what to publish (this blocks: call it off
+    /// the cooperative pool). The worker does the same in two halves, across a process.
     public func handle(_ delivery: Delivery) -> Plan {
-        let attempt = Self.attempt(of: delivery)
-        let redelivered = delivery.redelivered || (Self.int(delivery.properties.headers[Headers.deliveryCount]) ?? 0) > 0
-        let fallbackID = delivery.properties.messageID ?? "unknown"
+        plan(for: delivery, result: evaluate(delivery.body, messageID: delivery.properties.messageID,
+                                             attempt: attempt(of: delivery), redelivered: redelivered(delivery)))
+    }
 
-        let job: Job
+    // MARK: Running a job
+
+    /// Parses a job body and runs the pipeline: a result for every input, never a throw.
+    public func evaluate(_ body: [UInt8], messageID: String?, attempt: Int, redelivered: Bool) -> GradingResult {
         let request: Request
         do {
-            job = try Job.parse(delivery.body, maxBytes: settings.maxMessageBytes)
-            request = try job.request()
+            request = try Job.parse(body, maxBytes: settings.maxMessageBytes).request()
         } catch {
-            let failure = Failure(stage: "job", code: error.code.rawValue, message: error.description, retriable: false)
-            let jobID = Self.lenientJobID(delivery.body, limit: settings.maxMessageBytes) ?? fallbackID
-            let result = GradingResult(jobID: jobID, failure: failure, fingerprint: fingerprint, attempt: attempt,
-                                       redelivered: redelivered, workerID: settings.workerID)
-            return Plan(disposition: .deadLettered, result: result,
-                        messages: [resultMessage(result), deadLetter(delivery, jobID: jobID, failure: failure,
-                                                                   attempt: attempt, trace: [])])
+            let failure = Failure(stage: "job", code: error.code.rawValue, message: Self.cap(error.description),
+                                  retriable: false)
+            return GradingResult(jobID: jobID(body: body, messageID: messageID), failure: failure,
+                                 fingerprint: fingerprint, attempt: attempt, redelivered: redelivered,
+                                 workerID: settings.workerID)
         }
-
         var graded = request
         graded.attempt = attempt
         let outcome = pipeline.run(&graded, level: settings.trace)
-        let result = GradingResult(request: graded, outcome: outcome, fingerprint: fingerprint, attempt: attempt,
-                                   redelivered: redelivered, workerID: settings.workerID)
-        guard case .failed(let failure) = outcome else {
+        return GradingResult(request: graded, outcome: outcome, fingerprint: fingerprint, attempt: attempt,
+                             redelivered: redelivered, workerID: settings.workerID)
+    }
+
+    // MARK: Planning what to publish
+
+    /// The messages for a result that the pipeline produced.
+    public func plan(for delivery: Delivery, result: GradingResult) -> Plan {
+        guard let failure = result.error else {
             return Plan(disposition: .answered, result: result, messages: [resultMessage(result)])
         }
+        let attempt = result.attempt
         if failure.retriable, let (queueDelay, expiration) = settings.retry.delay(beforeAttempt: attempt + 1) {
             return Plan(disposition: .retry(attempt: attempt + 1), result: nil, messages: [
-                retryMessage(delivery, jobID: job.jobID, attempt: attempt + 1, queueDelayMs: queueDelay,
+                retryMessage(delivery, jobID: result.jobID, attempt: attempt + 1, queueDelayMs: queueDelay,
                              expirationMs: expiration, failure: failure),
             ])
         }
         return Plan(disposition: .deadLettered, result: result, messages: [
             resultMessage(result),
-            deadLetter(delivery, jobID: job.jobID, failure: failure, attempt: attempt, trace: graded.trace),
+            deadLetter(delivery, jobID: result.jobID, failure: failure, attempt: attempt, trace: result.trace),
         ])
     }
 
+    /// The messages for a job whose run ended without a result: its process crashed, ran past
+    /// the time limit, or grew past the memory limit (`failure` says which).
+    ///
+    /// A crash is counted in the message itself (`x-gradeline-crashes`), so that every worker
+    /// of the fleet sees the count: below `max_crashes` the job goes back to the work queue,
+    /// and at the limit it is answered `failed` and dead-lettered with its context. A timeout
+    /// or memory failure takes the ordinary retry path.
+    public func plan(for delivery: Delivery, workerFailure failure: Failure) -> Plan {
+        let attempt = attempt(of: delivery)
+        let jobID = jobID(body: delivery.body, messageID: delivery.properties.messageID)
+        if failure.code == FailureCode.workerCrashed {
+            let crashes = Int(clamping: delivery.properties.headers[Headers.crashes]?.integer ?? 0) + 1
+            if crashes < settings.maxCrashes {
+                return Plan(disposition: .crashed(count: crashes), result: nil,
+                            messages: [crashRequeue(delivery, jobID: jobID, crashes: crashes, failure: failure)])
+            }
+        }
+        let result = GradingResult(jobID: jobID, failure: failure, fingerprint: fingerprint, attempt: attempt,
+                                   redelivered: redelivered(delivery), workerID: settings.workerID)
+        return plan(for: delivery, result: result)
+    }
+
+    /// The answer for a job that the work queue dead-lettered by itself (the delivery limit
+    /// after crashes no worker could record, or a rejection): a `failed` result only, so that
+    /// the kiosk hears back. The dead letter itself is already in the dead-letter queue.
+    public func plan(forDeadLettered delivery: Delivery) -> Plan {
+        let headers = delivery.properties.headers
+        let reason = headers["x-first-death-reason"]?.text ?? "unknown"
+        let count = headers[Headers.deliveryCount]?.integer.map { " after \($0) deliveries" } ?? ""
+        let failure = Failure(stage: "worker", code: reason == "delivery_limit" ? FailureCode.deliveryLimit : "dead_lettered",
+                              message: "the work queue dead-lettered the job (\(Self.cap(reason, limit: 60))\(count)) without an answer",
+                              retriable: false)
+        let result = GradingResult(jobID: jobID(body: delivery.body, messageID: delivery.properties.messageID),
+                                   failure: failure, fingerprint: fingerprint, attempt: attempt(of: delivery),
+                                   redelivered: true, workerID: settings.workerID)
+        return Plan(disposition: .deadLettered, result: result, messages: [resultMessage(result)])
+    }
+
+    /// Codes of the failures that the supervisor, not the pipeline, reports.
+    public enum FailureCode {
+        public static let workerCrashed = "worker_crashed"
+        public static let timeout = "timeout"
+        public static let memoryLimit = "memory_limit"
+        public static let deliveryLimit = "delivery_limit"
+    }
+
+    // MARK: Reading a delivery
+
+    /// The attempt number a delivery carries, from 1, clamped to the retry policy's range so
+    /// that a forged header can neither skip the retries nor echo a huge number.
+    public func attempt(of delivery: Delivery) -> Int {
+        let raw = delivery.properties.headers[Headers.attempt]?.integer ?? 1
+        return Int(min(max(raw, 1), Int64(settings.retry.maxAttempts)))
+    }
+
+    /// True when the broker delivered this message before.
+    public func redelivered(_ delivery: Delivery) -> Bool {
+        delivery.redelivered || (delivery.properties.headers[Headers.deliveryCount]?.integer ?? 0) > 0
+    }
+
+    /// The job id for a result: the body's `job_id` when it is a usable id, else the
+    /// message id, else "unknown". Never longer than an AMQP short string allows.
+    func jobID(body: [UInt8], messageID: String?) -> String {
+        if let id = Self.lenientJobID(body, limit: settings.maxMessageBytes) { return id }
+        if let messageID, !messageID.isEmpty { return Self.cap(messageID, limit: Job.maxIDBytes) }
+        return "unknown"
+    }
+
     /// The `job_id` of a body that is JSON but not a valid job, so that its failed result still
-    /// names the job; nil when there is none.
+    /// names the job; nil when there is none or it is not a usable id.
     static func lenientJobID(_ body: [UInt8], limit: Int) -> String? {
         guard body.count <= limit,
               let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-              let id = object["job_id"] as? String, !id.isEmpty else { return nil }
+              let id = object["job_id"] as? String, Job.isUsableID(id) else { return nil }
         return id
     }
 
-    /// The attempt number a delivery carries, from 1.
-    public static func attempt(of delivery: Delivery) -> Int {
-        max(1, int(delivery.properties.headers[Headers.attempt]) ?? 1)
+    /// `text` cut to `limit` UTF-8 bytes on a character boundary, ending in "…" when cut.
+    static func cap(_ text: String, limit: Int = echoLimit) -> String {
+        guard text.utf8.count > limit else { return text }
+        var kept = ""
+        var bytes = 0
+        for character in text {
+            let size = character.utf8.count
+            guard bytes + size <= limit - 3 else { break }
+            kept.append(character)
+            bytes += size
+        }
+        return kept + "…"
     }
 
-    private static func int(_ value: AMQPValue?) -> Int? {
-        switch value {
-        case .int(let number): Int(number)
-        case .string(let text): Int(text)
-        default: nil
-        }
-    }
+    // MARK: Messages
 
     func resultMessage(_ result: GradingResult) -> OutgoingMessage {
         OutgoingMessage(
             exchange: settings.topology.resultsExchange, routingKey: "result.\(result.status)",
             body: Array(result.json().utf8),
-            properties: MessageProperties(contentType: "application/json", correlationID: result.jobID,
+            properties: MessageProperties(contentType: "application/json",
+                                          correlationID: Self.cap(result.jobID, limit: OutgoingMessage.shortStringLimit),
                                           headers: [Headers.attempt: .int(Int64(result.attempt)),
-                                                    Headers.worker: .string(settings.workerID)]))
+                                                    Headers.worker: .string(Self.cap(settings.workerID))]))
     }
 
     func retryMessage(_ delivery: Delivery, jobID: String, attempt: Int, queueDelayMs: Int, expirationMs: Int,
                       failure: Failure) -> OutgoingMessage {
-        var headers = delivery.properties.headers
-        headers[Headers.attempt] = .int(Int64(attempt))
-        headers[Headers.jobID] = .string(jobID)
-        headers[Headers.errorStage] = .string(failure.stage)
-        headers[Headers.errorMessage] = .string(failure.message)
-        headers[Headers.deliveryCount] = nil
+        var ours: [String: AMQPValue] = [
+            Headers.attempt: .int(Int64(attempt)),
+            Headers.jobID: .string(Self.cap(jobID)),
+            Headers.errorStage: .string(Self.cap(failure.stage)),
+            Headers.errorMessage: .string(Self.cap(failure.message)),
+        ]
+        ours[Headers.crashes] = delivery.properties.headers[Headers.crashes]
         return OutgoingMessage(
             exchange: "", routingKey: settings.topology.retryQueue(delayMs: queueDelayMs), body: delivery.body,
-            properties: MessageProperties(contentType: delivery.properties.contentType,
-                                          messageID: delivery.properties.messageID,
-                                          expirationMs: expirationMs, headers: headers))
+            properties: passedOn(delivery, expirationMs: expirationMs, headers: ours))
+    }
+
+    func crashRequeue(_ delivery: Delivery, jobID: String, crashes: Int, failure: Failure) -> OutgoingMessage {
+        OutgoingMessage(
+            exchange: "", routingKey: settings.topology.jobsQueue, body: delivery.body,
+            properties: passedOn(delivery, headers: [
+                Headers.crashes: .int(Int64(crashes)),
+                Headers.jobID: .string(Self.cap(jobID)),
+                Headers.errorStage: .string(failure.stage),
+                Headers.errorMessage: .string(Self.cap(failure.message)),
+            ]))
     }
 
     func deadLetter(_ delivery: Delivery, jobID: String, failure: Failure, attempt: Int,
@@ -131,18 +230,39 @@ public struct JobHandler: Sendable {
         if traceJSON.utf8.count > Headers.traceLimit {
             traceJSON = "{\"truncated\": true, \"entries\": \(trace.count)}"
         }
-        var headers = delivery.properties.headers
-        headers[Headers.jobID] = .string(jobID)
-        headers[Headers.attempt] = .int(Int64(attempt))
-        headers[Headers.worker] = .string(settings.workerID)
-        headers[Headers.errorStage] = .string(failure.stage)
-        headers[Headers.errorCode] = .string(failure.code)
-        headers[Headers.errorMessage] = .string(failure.message)
-        headers[Headers.errorRetriable] = .bool(failure.retriable)
-        headers[Headers.trace] = .string(traceJSON)
         return OutgoingMessage(
-            exchange: settings.topology.deadExchange, routingKey: "dead.\(failure.code)", body: delivery.body,
-            properties: MessageProperties(contentType: delivery.properties.contentType,
-                                          messageID: delivery.properties.messageID, headers: headers))
+            exchange: settings.topology.deadExchange, routingKey: "dead.\(Self.cap(failure.code, limit: 200))",
+            body: delivery.body,
+            properties: passedOn(delivery, headers: [
+                Headers.jobID: .string(Self.cap(jobID)),
+                Headers.attempt: .int(Int64(attempt)),
+                Headers.worker: .string(Self.cap(settings.workerID)),
+                Headers.errorStage: .string(Self.cap(failure.stage)),
+                Headers.errorCode: .string(Self.cap(failure.code)),
+                Headers.errorMessage: .string(Self.cap(failure.message)),
+                Headers.errorRetriable: .bool(failure.retriable),
+                Headers.trace: .string(traceJSON),
+            ]))
+    }
+
+    /// The properties of a copy of `delivery`: its own headers, every one with its type,
+    /// then `ours` over them. When they would not fit one frame, the trace goes first, then
+    /// the original headers (their count is recorded), so that the copy can always be sent.
+    func passedOn(_ delivery: Delivery, expirationMs: Int? = nil, headers ours: [String: AMQPValue]) -> MessageProperties {
+        var headers = delivery.properties.headers
+        headers[Headers.deliveryCount] = nil
+        headers.merge(ours) { $1 }
+        if AMQPValue.tableSize(headers) > Self.headerBudget, headers[Headers.trace] != nil {
+            headers[Headers.trace] = .string("{\"truncated\": true}")
+        }
+        if AMQPValue.tableSize(headers) > Self.headerBudget {
+            headers = ours
+            headers[Headers.trace] = ours[Headers.trace].map { _ in .string("{\"truncated\": true}") }
+            headers[Headers.droppedHeaders] = .int(Int64(delivery.properties.headers.count))
+        }
+        let properties = delivery.properties
+        return MessageProperties(
+            contentType: properties.contentType.map { Self.cap($0, limit: OutgoingMessage.shortStringLimit) },
+            messageID: properties.messageID, expirationMs: expirationMs, headers: headers)
     }
 }

@@ -6,6 +6,8 @@ import Messaging
 /// kiosk -> exchange grading.jobs (topic, key job.<kiosk>) -> queue grading.jobs (quorum)
 ///   retry: default exchange -> queue grading.retry.<delay>ms (TTL) -> dead-lettered back to grading.jobs
 ///   dead:  exchange grading.dead (topic) -> queue grading.dead
+///          and, for what the work queue dead-letters itself (key dead.delivery_limit),
+///          queue grading.dead.watch, which workers answer with a failed result
 /// results: exchange grading.results (topic, key result.<status>)
 /// ```
 /// `deploy/rabbitmq/definitions.json` declares the same, for brokers set up ahead of time.
@@ -17,6 +19,9 @@ public struct Topology: Sendable, Hashable {
     public var resultsExchange = "grading.results"
     public var deadExchange = "grading.dead"
     public var deadQueue = "grading.dead"
+    /// What the work queue dead-letters by itself (the delivery limit) also lands here, for
+    /// the workers to answer `failed`; named `<deadQueue>.watch`.
+    public var deadWatchQueue: String { "\(deadQueue).watch" }
     /// Retry queues are named `<prefix>.<delay>ms`.
     public var retryQueuePrefix = "grading.retry"
     /// How many times the broker delivers one message before dead-lettering it, so that a
@@ -53,6 +58,7 @@ public struct Topology: Sendable, Hashable {
                 "x-dead-letter-routing-key": .string("dead.delivery_limit"),
             ]),
             .queue(name: deadQueue, arguments: [:]),
+            .queue(name: deadWatchQueue, arguments: [:]),
         ]
         for delay in retryDelaysMs {
             all.append(.queue(name: retryQueue(delayMs: delay), arguments: [
@@ -63,6 +69,7 @@ public struct Topology: Sendable, Hashable {
         }
         all.append(.binding(queue: jobsQueue, exchange: jobsExchange, routingKey: jobsBinding))
         all.append(.binding(queue: deadQueue, exchange: deadExchange, routingKey: "#"))
+        all.append(.binding(queue: deadWatchQueue, exchange: deadExchange, routingKey: "dead.delivery_limit"))
         return all
     }
 

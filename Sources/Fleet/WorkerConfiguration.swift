@@ -14,6 +14,9 @@ import Messaging
 /// | `worker.id` | `GRADELINE_WORKER_ID` | `<host>:<pid>` |
 /// | `worker.shutdown_deadline_seconds` | | 30 |
 /// | `worker.max_message_bytes` | | 64 MiB |
+/// | `worker.job_timeout_seconds` (a job's process is killed past it) | | 120 |
+/// | `worker.max_job_rss_bytes` (a job's process is killed above it) | | 4 GiB |
+/// | `worker.max_crashes` (crashes of one job before it is dead-lettered) | | 2 |
 /// | `retry.delays_ms` (one retry per entry) | | `[1000, 5000, 30000]` |
 /// | `retry.jitter` (fraction taken off at random) | | 0.2 |
 /// | `topology.*` (names, `delivery_limit`) | | see `Topology` |
@@ -28,6 +31,9 @@ public struct WorkerConfiguration: Sendable {
     public var workerID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     public var shutdownDeadlineSeconds = 30.0
     public var maxMessageBytes = 64 << 20
+    public var jobTimeoutSeconds = 120.0
+    public var maxJobRSSBytes = 4 << 30
+    public var maxCrashes = 2
     public var retry = RetryPolicy()
     public var topology = Topology()
 
@@ -62,6 +68,9 @@ public struct WorkerConfiguration: Sendable {
         workerID = reader.string("worker.id", default: workerID)
         shutdownDeadlineSeconds = reader.double("worker.shutdown_deadline_seconds", default: shutdownDeadlineSeconds, in: 0...3600)
         maxMessageBytes = reader.int("worker.max_message_bytes", default: maxMessageBytes, in: 1024...(1 << 30))
+        jobTimeoutSeconds = reader.double("worker.job_timeout_seconds", default: jobTimeoutSeconds, in: 0.1...86_400)
+        maxJobRSSBytes = reader.int("worker.max_job_rss_bytes", default: maxJobRSSBytes, in: (64 << 20)...(1 << 40))
+        maxCrashes = reader.int("worker.max_crashes", default: maxCrashes, in: 1...100)
         retry.delaysMs = reader.ints("retry.delays_ms", default: retry.delaysMs, in: 1...86_400_000)
         retry.jitter = reader.double("retry.jitter", default: retry.jitter, in: 0...0.9)
         topology.jobsExchange = reader.string("topology.jobs_exchange", default: topology.jobsExchange)

@@ -6,21 +6,27 @@ import Messaging
 import ServiceLifecycle
 import Synchronization
 
-/// A grading worker: consumes jobs, runs the pipeline, publishes results, acks after confirms.
+/// A grading worker: a supervisor that owns the broker connections and every ack, with the
+/// pipelines in child processes (`ChildPool`).
 ///
-/// Up to `concurrency` jobs run at once, on threads of their own (never the cooperative pool).
-/// On graceful shutdown (SIGTERM or SIGINT) it cancels its consumer, finishes and acks what is
-/// in flight within the deadline, and closes; anything unfinished is redelivered by the broker.
+/// For each delivery it asks a child for a result, plans what to publish (`JobHandler`),
+/// publishes with confirms, and only then acks. A child that crashes, hangs or bloats costs
+/// only its own job. On SIGTERM or SIGINT it stops consuming and gives the jobs in flight
+/// until the deadline; then it stops the children, leaves what is unfinished to the broker,
+/// and exits, within the deadline plus two seconds whatever the broker is doing.
 public final class WorkerService: ServiceLifecycle.Service {
     let settings: WorkerConfiguration
     let handler: JobHandler
+    let launch: ChildPool.Launch
     let logger: Logger
-    private let pipelineQueue = DispatchQueue(label: "gradeline.pipeline", attributes: .concurrent)
-    /// Jobs between delivery and ack, for the shutdown log.
+    /// Jobs between delivery and ack.
     private let inFlight = Mutex(0)
+    /// When shutdown began; the deadline counts from here.
+    private let shutdownStarted = Mutex<ContinuousClock.Instant?>(nil)
 
-    public init(settings: WorkerConfiguration, pipeline: PipelineConfig, logger: Logger) {
+    public init(settings: WorkerConfiguration, pipeline: PipelineConfig, launch: ChildPool.Launch, logger: Logger) {
         self.settings = settings
+        self.launch = launch
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(settings.workerID)"
         self.logger = logger
@@ -34,6 +40,10 @@ public final class WorkerService: ServiceLifecycle.Service {
         let topology = settings.topology
         let retryDelays = settings.retry.delaysMs
         let concurrency = settings.concurrency
+        let pool = ChildPool(size: concurrency, launch: launch, timeout: settings.jobTimeoutSeconds,
+                             maxResidentBytes: settings.maxJobRSSBytes, logger: logger)
+        try await pool.start()
+
         var consumerConfiguration = AMQPClient.Configuration(url: url, name: "\(settings.workerID)/consume")
         consumerConfiguration.confirms = false
         consumerConfiguration.heartbeatSeconds = settings.heartbeatSeconds
@@ -42,8 +52,9 @@ public final class WorkerService: ServiceLifecycle.Service {
         // Separate connections: when the broker blocks publishers, acks still flow.
         let consumer = AMQPClient(configuration: consumerConfiguration, logger: logger) { session throws(AMQPError) in
             try topology.declare(on: session, retryDelaysMs: retryDelays)
-            // Twice the concurrency, so that the next job is already here when a slot frees.
+            // Twice the concurrency, so that the next job is already here when a child frees.
             try session.consume(queue: topology.jobsQueue, prefetch: 2 * concurrency)
+            try session.consume(queue: topology.deadWatchQueue, prefetch: 2 * concurrency)
         }
         let publisher = AMQPClient(configuration: publisherConfiguration, logger: logger) { session throws(AMQPError) in
             try topology.declare(on: session, retryDelaysMs: retryDelays)
@@ -53,116 +64,154 @@ public final class WorkerService: ServiceLifecycle.Service {
             "config.sha256": "\(handler.fingerprint.config)",
         ])
 
-        // Slots bound the pipelines running at once. A job gives its slot back as soon as its
-        // pipeline ends, so that the next job computes while this one waits for its confirm.
-        let slots = Slots(concurrency)
-        await withDiscardingTaskGroup { group in
-            for await delivery in consumer.deliveries.cancelOnGracefulShutdown() {
-                await slots.acquire()
-                // A slot may free up after shutdown began; the delivery then goes back unacked.
-                if Task.isShuttingDownGracefully {
-                    slots.release()
-                    break
+        let deadline = settings.shutdownDeadlineSeconds
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for await delivery in consumer.deliveries.cancelOnGracefulShutdown() {
+                    // A delivery whose connection is gone will be redelivered; starting it
+                    // would only make a duplicate.
+                    guard consumer.isCurrent(delivery) else {
+                        logger.debug("dropped a delivery from a lost connection; the broker redelivers it")
+                        continue
+                    }
+                    group.addTask { await self.process(delivery, pool: pool, consumer: consumer, publisher: publisher) }
                 }
-                group.addTask { await self.process(delivery, slots: slots, consumer: consumer, publisher: publisher) }
-            }
-            logger.info("stopping: no new jobs; finishing those in flight",
-                        metadata: ["in_flight": "\(inFlight.withLock { $0 })", "deadline_s": "\(settings.shutdownDeadlineSeconds)"])
-            await consumer.cancelConsumers()
-            let deadline = ContinuousClock.now + .seconds(settings.shutdownDeadlineSeconds)
-            while inFlight.withLock({ $0 }) > 0 {
-                guard ContinuousClock.now < deadline else {
+                logger.info("stopping: no new jobs; finishing those in flight",
+                            metadata: ["in_flight": "\(inFlight.withLock { $0 })", "deadline_s": "\(deadline)"])
+                consumer.stopConsuming()
+                pool.drain()
+                let end = shutdownStarted.withLock { $0 ?? .now } + .seconds(deadline)
+                while inFlight.withLock({ $0 }) > 0, ContinuousClock.now < end {
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                if inFlight.withLock({ $0 }) > 0 {
                     logger.warning("shutdown deadline passed; unfinished jobs go back to the queue",
                                    metadata: ["unfinished": "\(inFlight.withLock { $0 })"])
-                    group.cancelAll()
-                    break
                 }
-                try? await Task.sleep(for: .milliseconds(20))
+                // Stops running pipelines; their jobs end abandoned and are left to the broker.
+                pool.stop()
+                await publisher.shutdown(deadline: .zero)
             }
+        } onGracefulShutdown: {
+            self.beginShutdown(deadline: deadline)
         }
-        await publisher.shutdown()
-        await consumer.shutdown()
+        pool.stop()
+        await publisher.shutdown(deadline: .seconds(1))
+        await consumer.shutdown(deadline: .seconds(1))
         logger.info("worker stopped")
     }
 
-    /// Handles one delivery: runs the pipeline in a slot, publishes, then acks after the confirms.
-    func process(_ delivery: Delivery, slots: Slots, consumer: AMQPClient, publisher: AMQPClient) async {
+    /// Records when shutdown began and arms a last-resort exit at the deadline plus 1.5 s, on
+    /// a thread of its own, so that the deadline holds even if something below is stuck.
+    private func beginShutdown(deadline: Double) {
+        let first = shutdownStarted.withLock { started -> Bool in
+            defer { if started == nil { started = .now } }
+            return started == nil
+        }
+        guard first else { return }
+        let logger = logger
+        let thread = Thread {
+            Thread.sleep(forTimeInterval: deadline + 1.5)
+            logger.error("shutdown overran its deadline; exiting now")
+            exit(0)
+        }
+        thread.name = "gradeline-shutdown-deadline"
+        thread.start()
+    }
+
+    /// Handles one delivery: a result from a child, then publish, then ack after the confirms.
+    func process(_ delivery: Delivery, pool: ChildPool, consumer: AMQPClient, publisher: AMQPClient) async {
         inFlight.withLock { $0 += 1 }
         defer { inFlight.withLock { $0 -= 1 } }
-        logger.debug("job started", metadata: [LogKey.jobID: "\(delivery.properties.messageID ?? "?")"])
-        let plan = await withCheckedContinuation { continuation in
-            pipelineQueue.async { continuation.resume(returning: self.handler.handle(delivery)) }
-        }
-        slots.release()
         var logger = self.logger
-        logger[metadataKey: LogKey.jobID] = "\(plan.result?.jobID ?? delivery.properties.messageID ?? "?")"
-        logger[metadataKey: LogKey.attempt] = "\(JobHandler.attempt(of: delivery))"
-        if Task.isCancelled {
-            logger.notice("job finished after the shutdown deadline; it is left for redelivery")
-            return
+        logger[metadataKey: LogKey.jobID] = "\(delivery.properties.messageID ?? "?")"
+        logger[metadataKey: LogKey.attempt] = "\(handler.attempt(of: delivery))"
+
+        let plan: JobHandler.Plan
+        var finishedAt = ContinuousClock.now
+        if delivery.exchange == settings.topology.deadExchange {
+            plan = handler.plan(forDeadLettered: delivery)
+        } else {
+            let job = ChildJob(body: delivery.body, messageID: delivery.properties.messageID,
+                               attempt: handler.attempt(of: delivery), redelivered: handler.redelivered(delivery))
+            let startLogger = logger
+            switch await pool.run(job, onStart: { startLogger.debug("job started") }) {
+            case .abandoned:
+                logger.notice("job stopped at the shutdown deadline; it is left for redelivery")
+                if consumer.isCurrent(delivery) { consumer.nack(delivery, requeue: true) }
+                return
+            case .died(let failure):
+                plan = handler.plan(for: delivery, workerFailure: failure)
+            case .result(let json, let finished):
+                finishedAt = finished
+                guard let result = try? GradingResult.parse(json) else {
+                    plan = handler.plan(for: delivery, workerFailure: Failure(
+                        stage: "worker", code: "worker_protocol", message: "the pipeline process sent a result that does not parse",
+                        retriable: false))
+                    break
+                }
+                plan = handler.plan(for: delivery, result: result)
+            }
         }
+        if let id = plan.result?.jobID { logger[metadataKey: LogKey.jobID] = "\(id)" }
+        await publish(plan, for: delivery, consumer: consumer, publisher: publisher, finishedAt: finishedAt, logger: logger)
+    }
+
+    /// Publishes a plan's messages, then acks; or leaves the delivery to the broker when a
+    /// message did not reach a queue, so that nothing is lost.
+    private func publish(_ plan: JobHandler.Plan, for delivery: Delivery, consumer: AMQPClient, publisher: AMQPClient,
+                         finishedAt: ContinuousClock.Instant, logger: Logger) async {
+        var unroutable: [String] = []
         do {
             try await withThrowingTaskGroup(of: (OutgoingMessage, PublishOutcome).self) { group in
                 for message in plan.messages {
                     group.addTask { (message, try await publisher.publish(message)) }
                 }
                 for try await (message, outcome) in group {
-                    if case .returned(let reason) = outcome {
-                        logger.warning("no queue took a message; check the bindings",
-                                       metadata: ["exchange": "\(message.exchange)", "routing_key": "\(message.routingKey)",
-                                                  "reason": "\(reason)"])
-                    }
+                    guard case .returned(let reason) = outcome else { continue }
+                    logger.warning("no queue took a message; check the bindings",
+                                   metadata: ["exchange": "\(message.exchange)", "routing_key": "\(message.routingKey)",
+                                              "reason": "\(reason)"])
+                    // A result nobody listens to is the listeners' business; a retry or dead
+                    // letter that reached no queue would be a lost job.
+                    if message.exchange != settings.topology.resultsExchange { unroutable.append(message.routingKey) }
                 }
             }
-        } catch {
-            logger.error("could not publish the outcome; the job goes back to the queue",
+        } catch let error as AMQPError where error.code == .unencodable {
+            logger.error("an outgoing message cannot be encoded; the job goes to the dead-letter queue as it came",
                          metadata: [LogKey.error: "\(error)"])
+            consumer.nack(delivery, requeue: false)
+            return
+        } catch {
+            logger.error("could not publish the outcome; the job goes back to the queue", metadata: [LogKey.error: "\(error)"])
+            if consumer.isCurrent(delivery) { consumer.nack(delivery, requeue: true) }
+            return
+        }
+        guard unroutable.isEmpty else {
+            logger.error("a retry or dead letter reached no queue; the job stays in the work queue",
+                         metadata: ["routing_keys": "\(unroutable)"])
+            // Give the operator a moment before the broker delivers it again.
+            try? await Task.sleep(for: .seconds(1))
             consumer.nack(delivery, requeue: true)
             return
         }
         consumer.ack(delivery)
+        let ackMs = String(format: "%.1f", Double((ContinuousClock.now - finishedAt).components.attoseconds) / 1e15
+                                            + Double((ContinuousClock.now - finishedAt).components.seconds) * 1000)
         switch plan.disposition {
         case .answered:
             logger.info("job answered", metadata: [LogKey.status: "\(plan.result?.status ?? "?")",
-                                                   "ms": "\(String(format: "%.1f", plan.result?.timings["total"] ?? 0))"])
+                                                   "ms": "\(String(format: "%.1f", plan.result?.timings["total"] ?? 0))",
+                                                   "ack_ms": "\(ackMs)"])
         case .retry(let next):
             logger.notice("job failed for a passing reason; retrying later", metadata: ["next_attempt": "\(next)"])
+        case .crashed(let count):
+            logger.warning("job crashed its pipeline process; it goes back to the queue", metadata: ["crashes": "\(count)"])
         case .deadLettered:
             logger.warning("job dead-lettered", metadata: [
                 LogKey.stage: "\(plan.result?.error?.stage ?? "?")", LogKey.error: "\(plan.result?.error?.message ?? "?")",
+                "ack_ms": "\(ackMs)",
             ])
         }
-    }
-}
-
-/// A counting semaphore for pipeline slots.
-final class Slots: Sendable {
-    private let state: Mutex<(free: Int, waiters: [CheckedContinuation<Void, Never>])>
-
-    init(_ count: Int) { state = Mutex((count, [])) }
-
-    func acquire() async {
-        await withCheckedContinuation { continuation in
-            let granted = state.withLock { state -> Bool in
-                if state.free > 0 {
-                    state.free -= 1
-                    return true
-                }
-                state.waiters.append(continuation)
-                return false
-            }
-            if granted { continuation.resume() }
-        }
-    }
-
-    func release() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if state.waiters.isEmpty {
-                state.free += 1
-                return nil
-            }
-            return state.waiters.removeFirst()
-        }
-        waiter?.resume()
     }
 }

@@ -32,8 +32,8 @@ struct Run: AsyncParsableCommand {
         LoggingSystem.bootstrapGradeline(defaultLevel: .info)
         let logger = Logger(label: "gradeline.worker")
         var settings: WorkerConfiguration
+        let file = config ?? (FileManager.default.fileExists(atPath: "config/worker.yaml") ? "config/worker.yaml" : nil)
         do {
-            let file = config ?? (FileManager.default.fileExists(atPath: "config/worker.yaml") ? "config/worker.yaml" : nil)
             settings = try WorkerConfiguration.load(file: file)
         } catch {
             FileHandle.standardError.write(Data("worker settings:\n\(error.description)\n".utf8))
@@ -46,10 +46,19 @@ struct Run: AsyncParsableCommand {
         }
         if let pipeline { settings.pipeline = pipeline }
         let pipelineConfig = try PipelineOption(pipeline: settings.pipeline).load()
-        let worker = WorkerService(settings: settings, pipeline: pipelineConfig, logger: logger)
+        // The pipelines run in child processes of this same executable (see `Child`).
+        var arguments = ["child", "--pipeline", settings.pipeline, "--worker-id", settings.workerID]
+        if let file { arguments += ["--config", file] }
+        let launch = ChildPool.Launch(executable: Self.executablePath, arguments: arguments)
+        let worker = WorkerService(settings: settings, pipeline: pipelineConfig, launch: launch, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: worker)], gracefulShutdownSignals: [.sigterm, .sigint],
             cancellationSignals: [], logger: logger))
         try await group.run()
+    }
+
+    /// This executable, for the child processes.
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }

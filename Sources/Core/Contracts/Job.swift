@@ -3,6 +3,9 @@ import Foundation
 /// A grading job as kiosks publish it: schema `gradeline.job/1` (see docs/schema/job.schema.json).
 public struct Job: Codable, Sendable, Hashable {
     public static let schemaID = "gradeline.job/1"
+    /// The most UTF-8 bytes a `job_id` may have, so that it fits every AMQP short string
+    /// (message and correlation ids) with room to spare.
+    public static let maxIDBytes = 128
     /// The content types a job's images may have.
     public static let contentTypes = ["image/png"]
 
@@ -105,8 +108,9 @@ extension Job {
         guard schema == Self.schemaID else {
             throw JobError(.schemaViolation, field: "schema", "is '\(schema)'; this worker reads '\(Self.schemaID)'")
         }
-        guard !jobID.isEmpty, jobID.count <= 200 else {
-            throw JobError(.schemaViolation, field: "job_id", "must be 1 to 200 characters")
+        guard Self.isUsableID(jobID) else {
+            throw JobError(.schemaViolation, field: "job_id",
+                           "must be 1 to \(Self.maxIDBytes) UTF-8 bytes without control characters; it has \(jobID.utf8.count) bytes")
         }
         guard !kioskID.isEmpty else {
             throw JobError(.schemaViolation, field: "kiosk_id", "must not be empty")
@@ -147,6 +151,12 @@ extension Job {
         }
         return Request(jobID: jobID, kioskID: kioskID, submittedAt: submittedAt, photos: photos,
                        device: device ?? [:])
+    }
+
+    /// True for an id a result can carry: 1 to `maxIDBytes` UTF-8 bytes, no control characters.
+    public static func isUsableID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= maxIDBytes
+            && !id.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 
     static func isRFC3339(_ text: String) -> Bool {
