@@ -78,11 +78,13 @@ public struct JobHandler: Sendable {
     }
 
     /// The `job_id` of a body that is JSON but not a valid job, so that its failed result still
-    /// names the job; nil when there is none.
+    /// names the job; nil when there is none, or when it is not a valid id (over
+    /// `Job.maxIDBytes`, so it may not fit a `correlation_id`) or holds control characters.
     static func lenientJobID(_ body: [UInt8], limit: Int) -> String? {
         guard body.count <= limit,
               let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-              let id = object["job_id"] as? String, !id.isEmpty else { return nil }
+              let id = object["job_id"] as? String, Job.isValidID(id),
+              !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return nil }
         return id
     }
 
