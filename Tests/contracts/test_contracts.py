@@ -90,3 +90,13 @@ def test_a_bad_config_exits_2_listing_every_problem(binaries, tmp_path):
     assert "unknown function 'decode_imag'; did you mean 'decode_image'?" in done.stderr
     assert "missing param 'height'" in done.stderr
     assert f"{config}:4:7: pipeline 'decode', step 1" in done.stderr
+
+
+def test_a_bad_amqp_url_exits_2_before_loading_the_pipeline_and_hides_the_password(binaries, tmp_path):
+    worker, _ = binaries
+    done = run(worker, "run", "--amqp-url", "guest:s3cret@localhost:5672/", "--pipeline", tmp_path / "absent.yaml",
+               check=False)
+    assert done.returncode == 2, done.stderr
+    assert "amqp.url" in done.stderr and "is not an AMQP URL" in done.stderr
+    assert "s3cret" not in done.stderr and "s3cret" not in done.stdout
+    assert "absent.yaml" not in done.stderr  # the URL is checked before the pipeline is read
