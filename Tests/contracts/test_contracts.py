@@ -10,7 +10,17 @@ FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
 
 def validate(document, schema):
+    # jsonschema skips "format": "date-time" silently when rfc3339-validator is missing.
+    assert "date-time" in FORMAT_CHECKER.checkers, \
+        "jsonschema cannot check date-time: pip install rfc3339-validator (scripts/setup.sh does)"
     jsonschema.Draft202012Validator(schema, format_checker=FORMAT_CHECKER).validate(document)
+
+
+def test_the_date_time_format_is_checked(schemas):
+    job = {"schema": "gradeline.job/1", "job_id": "x", "kiosk_id": "k", "submitted_at": "2026-02-30T07:00:00Z",
+           "images": [{"side": "front", "content_type": "image/png", "data": "AAAA"}]}
+    with pytest.raises(jsonschema.ValidationError, match="date-time"):
+        validate(job, schemas["job"])
 
 
 def test_producer_jobs_match_the_job_schema(binaries, schemas):
