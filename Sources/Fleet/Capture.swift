@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import Messaging
 
 /// A folder of recorded jobs and their results: format `gradeline.capture/1`.
 ///
@@ -10,8 +11,10 @@ import Foundation
 /// DIR/pipeline.yaml        optional: the pipeline config the results were made with
 /// ```
 /// Each entry is `{"job_id", "job": "jobs/<name>.json", "result": "results/<name>.json" or null,
-/// "routing_key", "message_id"}`. `<name>` is the job id with anything but letters, digits,
-/// `-`, `_` and `.` replaced by `_`.
+/// "routing_key", "message_id"}`. `<name>` is the job id cut to 48 bytes, each Unicode scalar
+/// that is not an ASCII letter, digit, `-`, `_` or `.` replaced by `_`, then `-` and the first
+/// 12 hex digits of the SHA-256 of the exact job id: ids that sanitize alike (`a/b`, `a_b`)
+/// still get files of their own.
 public struct Capture: Codable, Sendable {
     public static let schemaID = "gradeline.capture/1"
 
@@ -49,9 +52,88 @@ public struct Capture: Codable, Sendable {
 
     public init(capturedAt: String) { self.capturedAt = capturedAt }
 
-    /// A file name for a job id.
+    /// A file name for a job id: a readable prefix plus a hash of the exact id (see above).
     public static func fileName(_ jobID: String) -> String {
-        String(jobID.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" }) + ".json"
+        var prefix = ""
+        for scalar in jobID.unicodeScalars {
+            guard prefix.utf8.count < 48 else { break }
+            let keep = scalar.isASCII && (("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
+                                          || ("0"..."9").contains(scalar) || "-_.".unicodeScalars.contains(scalar))
+            prefix.unicodeScalars.append(keep ? scalar : "_")
+        }
+        return "\(prefix)-\(SHA256.hex(jobID).prefix(12)).json"
+    }
+
+    /// Writes `bytes` to `DIR/name`; the error names the file.
+    public static func write(_ bytes: [UInt8], to name: String, in directory: String) throws(CaptureError) {
+        let path = "\(directory)/\(name)"
+        do {
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw CaptureError("\(path): cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Writes a captured job or result into `directory` and notes it in the manifest. A body
+    /// that is neither a new job nor the first result of a captured one is skipped.
+    public mutating func record(_ delivery: Delivery, jobsExchange: String, directory: String) throws(CaptureError) {
+        if delivery.exchange == jobsExchange {
+            guard let job = try? Job.parse(delivery.body),
+                  !entries.contains(where: { $0.jobID == job.jobID }) else { return }
+            let name = "jobs/\(Self.fileName(job.jobID))"
+            try Self.write(delivery.body, to: name, in: directory)
+            entries.append(Entry(jobID: job.jobID, job: name, result: nil, routingKey: delivery.routingKey,
+                                 messageID: delivery.properties.messageID))
+        } else if let result = try? GradingResult.parse(delivery.body),
+                  let index = entries.firstIndex(where: { $0.jobID == result.jobID && $0.result == nil }) {
+            let name = "results/\(Self.fileName(result.jobID))"
+            try Self.write(Array(result.json(pretty: true).utf8), to: name, in: directory)
+            entries[index].result = name
+        }
+    }
+
+    /// A captured job with its recorded result, as `replay` reads them.
+    public struct Replayable: Sendable {
+        public var entry: Entry
+        public var job: Job
+        /// The recorded result, or nil when none was captured or its file is missing.
+        public var recorded: GradingResult?
+    }
+
+    /// Reads every entry's job and result from `directory`. A file that is missing or
+    /// unreadable is named in `problems` and its entry (for a job) is skipped; the rest load.
+    public func replayables(in directory: String) -> (jobs: [Replayable], problems: [String]) {
+        var jobs: [Replayable] = []
+        var problems: [String] = []
+        for entry in entries {
+            let jobPath = "\(directory)/\(entry.job)"
+            guard let data = FileManager.default.contents(atPath: jobPath) else {
+                problems.append("\(jobPath): the captured job '\(Echo.clip(entry.jobID))' is missing; skipped")
+                continue
+            }
+            let job: Job
+            do {
+                job = try Job.parse([UInt8](data))
+            } catch {
+                problems.append("\(jobPath): the captured job '\(Echo.clip(entry.jobID))' is not a valid job (\(error)); skipped")
+                continue
+            }
+            var recorded: GradingResult?
+            if let result = entry.result {
+                let resultPath = "\(directory)/\(result)"
+                if let data = FileManager.default.contents(atPath: resultPath) {
+                    do {
+                        recorded = try GradingResult.parse([UInt8](data))
+                    } catch {
+                        problems.append("\(resultPath): the recorded result of '\(Echo.clip(entry.jobID))' is not a valid result (\(error))")
+                    }
+                } else {
+                    problems.append("\(resultPath): the recorded result of '\(Echo.clip(entry.jobID))' is missing")
+                }
+            }
+            jobs.append(Replayable(entry: entry, job: job, recorded: recorded))
+        }
+        return (jobs, problems)
     }
 
     /// Reads `DIR/manifest.json`, checking the schema.

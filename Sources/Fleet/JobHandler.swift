@@ -61,7 +61,7 @@ public struct JobHandler: Sendable {
         do {
             request = try Job.parse(body, maxBytes: settings.maxMessageBytes).request()
         } catch {
-            let failure = Failure(stage: "job", code: error.code.rawValue, message: Self.cap(error.description),
+            let failure = Failure(stage: "job", code: error.code.rawValue, message: Echo.clip(error.description, maxBytes: Self.echoLimit),
                                   retriable: false)
             return GradingResult(jobID: jobID(body: body, messageID: messageID), failure: failure,
                                  fingerprint: fingerprint, attempt: attempt, redelivered: redelivered,
@@ -124,7 +124,7 @@ public struct JobHandler: Sendable {
         let reason = headers["x-first-death-reason"]?.text ?? "unknown"
         let count = headers[Headers.deliveryCount]?.integer.map { " after \($0) deliveries" } ?? ""
         let failure = Failure(stage: "worker", code: reason == "delivery_limit" ? FailureCode.deliveryLimit : "dead_lettered",
-                              message: "the work queue dead-lettered the job (\(Self.cap(reason, limit: 60))\(count)) without an answer",
+                              message: "the work queue dead-lettered the job (\(Echo.clip(reason, maxBytes: 60 - 3))\(count)) without an answer",
                               retriable: false)
         let result = GradingResult(jobID: jobID(body: delivery.body, messageID: delivery.properties.messageID),
                                    failure: failure, fingerprint: fingerprint, attempt: attempt(of: delivery),
@@ -158,31 +158,19 @@ public struct JobHandler: Sendable {
     /// message id, else "unknown". Never longer than an AMQP short string allows.
     func jobID(body: [UInt8], messageID: String?) -> String {
         if let id = Self.lenientJobID(body, limit: settings.maxMessageBytes) { return id }
-        if let messageID, !messageID.isEmpty { return Self.cap(messageID, limit: Job.maxIDBytes) }
+        if let messageID, !messageID.isEmpty { return Echo.clip(messageID, maxBytes: Job.maxIDBytes - 3) }
         return "unknown"
     }
 
     /// The `job_id` of a body that is JSON but not a valid job, so that its failed result still
-    /// names the job; nil when there is none or it is not a usable id.
+    /// names the job; nil when there is none, or when it is not a valid id (over
+    /// `Job.maxIDBytes`, so it may not fit a `correlation_id`) or holds control characters.
     static func lenientJobID(_ body: [UInt8], limit: Int) -> String? {
         guard body.count <= limit,
               let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-              let id = object["job_id"] as? String, Job.isUsableID(id) else { return nil }
+              let id = object["job_id"] as? String, Job.isValidID(id),
+              !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return nil }
         return id
-    }
-
-    /// `text` cut to `limit` UTF-8 bytes on a character boundary, ending in "…" when cut.
-    static func cap(_ text: String, limit: Int = echoLimit) -> String {
-        guard text.utf8.count > limit else { return text }
-        var kept = ""
-        var bytes = 0
-        for character in text {
-            let size = character.utf8.count
-            guard bytes + size <= limit - 3 else { break }
-            kept.append(character)
-            bytes += size
-        }
-        return kept + "…"
     }
 
     // MARK: Messages
@@ -192,18 +180,18 @@ public struct JobHandler: Sendable {
             exchange: settings.topology.resultsExchange, routingKey: "result.\(result.status)",
             body: Array(result.json().utf8),
             properties: MessageProperties(contentType: "application/json",
-                                          correlationID: Self.cap(result.jobID, limit: OutgoingMessage.shortStringLimit),
+                                          correlationID: Echo.clip(result.jobID, maxBytes: OutgoingMessage.shortStringLimit - 3),
                                           headers: [Headers.attempt: .int(Int64(result.attempt)),
-                                                    Headers.worker: .string(Self.cap(settings.workerID))]))
+                                                    Headers.worker: .string(Echo.clip(settings.workerID, maxBytes: Self.echoLimit))]))
     }
 
     func retryMessage(_ delivery: Delivery, jobID: String, attempt: Int, queueDelayMs: Int, expirationMs: Int,
                       failure: Failure) -> OutgoingMessage {
         var ours: [String: AMQPValue] = [
             Headers.attempt: .int(Int64(attempt)),
-            Headers.jobID: .string(Self.cap(jobID)),
-            Headers.errorStage: .string(Self.cap(failure.stage)),
-            Headers.errorMessage: .string(Self.cap(failure.message)),
+            Headers.jobID: .string(Echo.clip(jobID, maxBytes: Self.echoLimit)),
+            Headers.errorStage: .string(Echo.clip(failure.stage, maxBytes: Self.echoLimit)),
+            Headers.errorMessage: .string(Echo.clip(failure.message, maxBytes: Self.echoLimit)),
         ]
         ours[Headers.crashes] = delivery.properties.headers[Headers.crashes]
         return OutgoingMessage(
@@ -216,9 +204,9 @@ public struct JobHandler: Sendable {
             exchange: "", routingKey: settings.topology.jobsQueue, body: delivery.body,
             properties: passedOn(delivery, headers: [
                 Headers.crashes: .int(Int64(crashes)),
-                Headers.jobID: .string(Self.cap(jobID)),
+                Headers.jobID: .string(Echo.clip(jobID, maxBytes: Self.echoLimit)),
                 Headers.errorStage: .string(failure.stage),
-                Headers.errorMessage: .string(Self.cap(failure.message)),
+                Headers.errorMessage: .string(Echo.clip(failure.message, maxBytes: Self.echoLimit)),
             ]))
     }
 
@@ -231,15 +219,15 @@ public struct JobHandler: Sendable {
             traceJSON = "{\"truncated\": true, \"entries\": \(trace.count)}"
         }
         return OutgoingMessage(
-            exchange: settings.topology.deadExchange, routingKey: "dead.\(Self.cap(failure.code, limit: 200))",
+            exchange: settings.topology.deadExchange, routingKey: "dead.\(Echo.clip(failure.code, maxBytes: 200 - 3))",
             body: delivery.body,
             properties: passedOn(delivery, headers: [
-                Headers.jobID: .string(Self.cap(jobID)),
+                Headers.jobID: .string(Echo.clip(jobID, maxBytes: Self.echoLimit)),
                 Headers.attempt: .int(Int64(attempt)),
-                Headers.worker: .string(Self.cap(settings.workerID)),
-                Headers.errorStage: .string(Self.cap(failure.stage)),
-                Headers.errorCode: .string(Self.cap(failure.code)),
-                Headers.errorMessage: .string(Self.cap(failure.message)),
+                Headers.worker: .string(Echo.clip(settings.workerID, maxBytes: Self.echoLimit)),
+                Headers.errorStage: .string(Echo.clip(failure.stage, maxBytes: Self.echoLimit)),
+                Headers.errorCode: .string(Echo.clip(failure.code, maxBytes: Self.echoLimit)),
+                Headers.errorMessage: .string(Echo.clip(failure.message, maxBytes: Self.echoLimit)),
                 Headers.errorRetriable: .bool(failure.retriable),
                 Headers.trace: .string(traceJSON),
             ]))
@@ -262,7 +250,7 @@ public struct JobHandler: Sendable {
         }
         let properties = delivery.properties
         return MessageProperties(
-            contentType: properties.contentType.map { Self.cap($0, limit: OutgoingMessage.shortStringLimit) },
+            contentType: properties.contentType.map { Echo.clip($0, maxBytes: OutgoingMessage.shortStringLimit - 3) },
             messageID: properties.messageID, expirationMs: expirationMs, headers: headers)
     }
 }

@@ -21,18 +21,33 @@ enum ConstantValue {
         }
     }
 
-    /// The values as integers (floats truncated).
-    var ints: [Int64] {
+    /// The values as integers (floats truncated); nil when a float has no Int64 value (NaN,
+    /// infinite or out of range), which callers report as a malformed model.
+    var ints: [Int64]? {
         switch self {
-        case .float(let array): array.data.map { Int64($0) }
-        case .int(_, let values): values
+        case .float(let array):
+            var values: [Int64] = []
+            values.reserveCapacity(array.data.count)
+            for value in array.data {
+                guard let whole = Int64(exactly: value.rounded(.towardZero)) else { return nil }
+                values.append(whole)
+            }
+            return values
+        case .int(_, let values): return values
         }
     }
+
+    /// Tensors a model file declares are refused above this many elements (16 GiB of floats):
+    /// more is a corrupt file, and a product that large is close to overflowing.
+    static let maxElements = 1 << 32
 
     /// Decodes a TensorProto of a data type the executor reads: float, double, int32, int64.
     init(_ tensor: Gradeline_Onnx_TensorProto, context: String) throws {
         let shape = tensor.dims.map(Int.init)
-        let count = shape.reduce(1, *)
+        guard let count = elementCount(shape), count <= Self.maxElements else {
+            throw InferenceError(.malformedModel, "tensor '\(tensor.name)' has dims \(shape): "
+                                 + "each must be 0 or more and their product at most \(Self.maxElements)", node: context)
+        }
         guard tensor.dataLocation == 0 else {
             throw InferenceError(.unsupported, "tensor '\(tensor.name)' keeps its data in an external file; save the model with the data inside", node: context)
         }
@@ -47,6 +62,10 @@ enum ConstantValue {
             guard !raw.isEmpty else {
                 try check(typed.count)
                 return typed
+            }
+            guard raw.count % MemoryLayout<T>.size == 0 else {
+                throw InferenceError(.malformedModel, "tensor '\(tensor.name)' has \(raw.count) bytes of raw data, "
+                                     + "not a multiple of \(MemoryLayout<T>.size)", node: context)
             }
             try check(raw.count / MemoryLayout<T>.size)
             let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -70,6 +89,18 @@ enum ConstantValue {
             throw InferenceError(.unsupported, "tensor '\(tensor.name)' has data type \(tensor.dataType); the executor reads float, double, int32 and int64", node: context)
         }
     }
+}
+
+/// The number of elements of `shape`; nil when a dimension is negative or the product overflows.
+func elementCount(_ shape: [Int]) -> Int? {
+    var count = 1
+    for dimension in shape {
+        guard dimension >= 0 else { return nil }
+        let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+        guard !overflow else { return nil }
+        count = product
+    }
+    return count
 }
 
 /// One node as the operators see it: its attributes, its inputs, and which are constants.
@@ -133,6 +164,15 @@ struct NodeContext {
         }
         return value
     }
+
+    /// Input `index` as load-time integers (a shape, pads, sizes), or nil when it is absent.
+    func constantInts(_ index: Int, _ what: String) throws -> [Int]? {
+        guard let value = try constant(index, what) else { return nil }
+        guard let ints = value.ints else {
+            throw error(.malformedModel, "input \(index) (\(what)) holds values that are not whole numbers")
+        }
+        return ints.map { Int($0) }
+    }
 }
 
 /// A parsed ONNX model: its nodes in order, its constants, inputs and outputs.
@@ -168,11 +208,16 @@ struct Graph {
         for tensor in model.graph.initializer {
             constants[tensor.name] = try ConstantValue(tensor, context: "initializer '\(tensor.name)'")
         }
-        let inputs = model.graph.input.filter { constants[$0.name] == nil }.map { info -> (String, [Int?]) in
-            (info.name, info.type.tensorType.shape.dim.map { dimension -> Int? in
+        var inputs: [(String, [Int?])] = []
+        for info in model.graph.input where constants[info.name] == nil {
+            let shape = info.type.tensorType.shape.dim.map { dimension -> Int? in
                 if case .dimValue(let value)? = dimension.value { return Int(value) }
                 return nil
-            })
+            }
+            guard shape.allSatisfy({ $0 == nil || $0! >= 0 }) else {
+                throw InferenceError(.malformedModel, "\(file): graph input '\(info.name)' has a negative dimension in \(shape.map { $0.map(String.init) ?? "?" })")
+            }
+            inputs.append((info.name, shape))
         }
         return Graph(nodes: model.graph.node, constants: constants, inputs: inputs,
                      outputs: model.graph.output.map(\.name), opset: opset, producer: model.producerName)

@@ -105,12 +105,15 @@ public final class InferenceModel: Sendable {
                     throw context.error(.unsupported, "domain '\(node.domain)' is not supported; only standard ONNX ops are")
                 }
                 if node.opType == "Constant" {
+                    guard node.output.count == 1, !node.output[0].isEmpty else {
+                        throw context.error(.malformedModel, "a Constant must have exactly one named output; this one has \(node.output.count)")
+                    }
                     constants[node.output[0]] = try Self.constant(context)
                     known.insert(node.output[0])
                     continue
                 }
                 let op = try Operators.make(context)
-                guard node.output.count >= 1, node.output.dropFirst().allSatisfy(\.isEmpty) else {
+                guard node.output.count >= 1, !node.output[0].isEmpty, node.output.dropFirst().allSatisfy(\.isEmpty) else {
                     throw context.error(.unsupported, "only the first output is supported; this node has \(node.output.count)")
                 }
                 let names = op.dataInputs.map { $0 < node.input.count ? node.input[$0] : "" }
@@ -304,6 +307,9 @@ public final class InferenceModel: Sendable {
         for step in steps {
             let shapes = try step.inputs.map { name throws(InferenceError) in try shape(name, step.label) }
             let outputShape = try step.op.outputShape(shapes)
+            guard let count = elementCount(outputShape), count <= ConstantValue.maxElements else {
+                throw InferenceError(.shapeMismatch, "the output shape \(outputShape) has a negative dimension or too many elements", node: step.label)
+            }
             var layouts = step.op.layouts(offered: step.inputs.map { layoutOf[$0] ?? .rowMajor }, shapes: shapes)
             if outputShape.count != 4 || zip(shapes, layouts.inputs).contains(where: { $0.count != 4 && $1 != .rowMajor }) {
                 layouts = .rowMajor(step.inputs.count)
@@ -399,6 +405,9 @@ public final class InferenceModel: Sendable {
     /// Runs `op` on constant inputs at load time.
     private static func fold(_ op: any Operator, _ inputs: [ConstantValue]) throws -> NDArray {
         let shape = try op.outputShape(inputs.map(\.shape))
+        guard let count = elementCount(shape), count <= ConstantValue.maxElements else {
+            throw InferenceError(.malformedModel, "the output shape \(shape) has a negative dimension or too many elements")
+        }
         if op.isAlias { return NDArray(shape: shape, data: inputs[0].floats) }
         let buffers = inputs.map { input -> UnsafeMutablePointer<Float> in
             let values = input.floats

@@ -28,6 +28,19 @@ public final class AMQPClient: Sendable {
         /// For `amqps://`: a PEM file of the CAs to trust, besides the system's
         /// (default: `$GRADELINE_AMQP_CACERT`).
         public var caCertificateFile = ProcessInfo.processInfo.environment["GRADELINE_AMQP_CACERT"]
+        /// For `amqps://`: the system's CA bundle, trusted too (default: `systemCABundle()`;
+        /// nil trusts only `caCertificateFile`).
+        public var systemCAFile = Configuration.systemCABundle()
+
+        /// The system's CA bundle: `$SSL_CERT_FILE` if set, else the first that exists of the
+        /// Debian/Ubuntu, Red Hat and Alpine/BSD paths. rabbitmq-c's TLS socket trusts no CA
+        /// until one is loaded (it never loads OpenSSL's default paths), so without this a broker
+        /// with a publicly trusted certificate would be refused.
+        public static func systemCABundle(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+            if let file = environment["SSL_CERT_FILE"], !file.isEmpty { return file }
+            return ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
+                .first { FileManager.default.fileExists(atPath: $0) }
+        }
 
         public init(url: AMQPURL, name: String) {
             self.url = url

@@ -30,7 +30,8 @@ final class AMQPConnection {
 
     /// Connects, logs in and opens `channels`. Cleans up a half-made connection on failure.
     static func open(_ url: AMQPURL, heartbeatSeconds: Int, timeoutSeconds: Int, channels: [UInt16],
-                     name: String, generation: Int, caCertificateFile: String? = nil) throws(AMQPError) -> AMQPConnection {
+                     name: String, generation: Int, caCertificateFile: String? = nil,
+                     systemCAFile: String? = nil) throws(AMQPError) -> AMQPConnection {
         guard let state = amqp_new_connection() else {
             throw AMQPError(.library, "no memory for an AMQP connection")
         }
@@ -40,10 +41,12 @@ final class AMQPConnection {
             throw AMQPError(.library, "cannot create a \(url.tls ? "TLS" : "TCP") socket")
         }
         if url.tls {
-            // TLS verifies the broker's certificate and host name against the system's CAs.
+            // TLS verifies the broker's certificate and host name against the system's CAs and
+            // the configured file. rabbitmq-c trusts nothing by default (it never calls
+            // SSL_CTX_set_default_verify_paths); each file loaded adds to the trusted set.
             amqp_ssl_socket_set_verify_peer(socket, 1)
             amqp_ssl_socket_set_verify_hostname(socket, 1)
-            if let caFile = caCertificateFile {
+            for caFile in [systemCAFile, caCertificateFile].compactMap({ $0 }) {
                 let status = amqp_ssl_socket_set_cacert(socket, caFile)
                 if status != AMQP_STATUS_OK.rawValue { throw AMQPError.library(status, "CA file \(caFile)") }
             }

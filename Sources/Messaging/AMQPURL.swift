@@ -36,8 +36,29 @@ public struct AMQPURL: Sendable, Hashable, CustomStringConvertible {
         "\(tls ? "amqps" : "amqp")://\(user)@\(host):\(port)/\(vhost == "/" ? "" : vhost)"
     }
 
-    private static func redacted(_ text: String) -> String {
-        guard let at = text.lastIndex(of: "@"), let scheme = text.range(of: "://") else { return text }
-        return String(text[..<scheme.upperBound]) + "***" + String(text[at...])
+    /// `text` fit to quote in an error: the user and password masked (with or without a
+    /// scheme, and a `host:password` that has no `@` too), and cut to 200 bytes.
+    public static func redacted(_ text: String) -> String {
+        let afterScheme = text.range(of: "://")?.upperBound ?? text.startIndex
+        var masked = text
+        if let at = text[afterScheme...].lastIndex(of: "@") {
+            masked = String(text[..<afterScheme]) + "***" + String(text[at...])
+        } else {
+            // No user part; but something after a colon that is not a port may be a password.
+            let authorityEnd = text[afterScheme...].firstIndex(of: "/") ?? text.endIndex
+            if let colon = text[afterScheme..<authorityEnd].firstIndex(of: ":"),
+               !text[text.index(after: colon)..<authorityEnd].allSatisfy(\.isNumber) {
+                masked = String(text[...colon]) + "***" + String(text[authorityEnd...])
+            }
+        }
+        guard masked.utf8.count > 200 else { return masked }
+        var cut = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in masked.unicodeScalars {
+            bytes += UTF8.width(scalar)
+            guard bytes <= 200 else { break }
+            cut.append(scalar)
+        }
+        return String(cut) + "…"
     }
 }

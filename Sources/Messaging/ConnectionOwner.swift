@@ -53,7 +53,7 @@ struct ConnectionOwner {
             let candidate = try AMQPConnection.open(
                 configuration.url, heartbeatSeconds: configuration.heartbeatSeconds,
                 timeoutSeconds: configuration.connectTimeoutSeconds, channels: [Self.channel],
-                name: configuration.name, generation: generation + 1, caCertificateFile: configuration.caCertificateFile)
+                name: configuration.name, generation: generation + 1, caCertificateFile: configuration.caCertificateFile, systemCAFile: configuration.systemCAFile)
             if configuration.confirms { try candidate.confirmSelect(channel: Self.channel) }
             let consuming = client.shared.withLock { $0.consuming }
             let session = AMQPSession(connection: candidate, channel: Self.channel, consumingAllowed: consuming)

@@ -48,38 +48,41 @@ struct CaptureCommand: AsyncParsableCommand {
         try await client.waitUntilConnected(timeout: .seconds(30))
         FileHandle.standardError.write(Data("capturing into \(out); publish jobs now\n".utf8))
 
-        let started = Capture(capturedAt: Job.rfc3339(Date()))
+        let started = CaptureState(capture: Capture(capturedAt: Job.rfc3339(Date())))
         let (out, count) = (self.out, self.count)
-        let capture = await consume(client, from: started, timeout: timeout) { capture, delivery in
-            Self.record(delivery, into: &capture, out: out, jobsExchange: topology.jobsExchange)
-            try? capture.save(out)
-            return capture.entries.filter({ $0.result != nil }).count >= count
+        let state = await consume(client, from: started, timeout: timeout) { state, delivery in
+            do {
+                try state.capture.record(delivery, jobsExchange: topology.jobsExchange, directory: out)
+                try state.capture.save(out)
+            } catch {
+                // A file that cannot be written ends the capture: a capture with holes would
+                // only fail later, in replay.
+                state.failure = "\(error)"
+                return true
+            }
+            return state.capture.entries.filter({ $0.result != nil }).count >= count
         }
-        try capture.save(out)
         await client.shutdown()
+        let capture = state.capture
+        do {
+            try capture.save(out)
+        } catch {
+            throw CaptureError("\(out)/manifest.json: cannot write the capture manifest: \(error.localizedDescription)")
+        }
+        if let failure = state.failure {
+            FileHandle.standardError.write(Data("capture stopped: \(failure)\n".utf8))
+            throw ExitCode(1)
+        }
         let answered = capture.entries.filter { $0.result != nil }.count
         FileHandle.standardError.write(Data("captured \(capture.entries.count) job(s), \(answered) with results, in \(out)\n".utf8))
     }
 }
 
-extension CaptureCommand {
-    /// Writes a captured job or result and notes it in the manifest.
-    static func record(_ delivery: Delivery, into capture: inout Capture, out: String, jobsExchange: String) {
-        if delivery.exchange == jobsExchange {
-            guard let job = try? Job.parse(delivery.body),
-                  !capture.entries.contains(where: { $0.jobID == job.jobID }) else { return }
-            let name = "jobs/\(Capture.fileName(job.jobID))"
-            try? Data(delivery.body).write(to: URL(fileURLWithPath: "\(out)/\(name)"))
-            capture.entries.append(Capture.Entry(jobID: job.jobID, job: name, result: nil,
-                                                 routingKey: delivery.routingKey,
-                                                 messageID: delivery.properties.messageID))
-        } else if let result = try? GradingResult.parse(delivery.body),
-                  let index = capture.entries.firstIndex(where: { $0.jobID == result.jobID && $0.result == nil }) {
-            let name = "results/\(Capture.fileName(result.jobID))"
-            try? Data(result.json(pretty: true).utf8).write(to: URL(fileURLWithPath: "\(out)/\(name)"))
-            capture.entries[index].result = name
-        }
-    }
+/// What `capture` carries from delivery to delivery: the capture so far, and the write error
+/// that stopped it, if one did.
+struct CaptureState: Sendable {
+    var capture: Capture
+    var failure: String?
 }
 
 /// `gradeline-producer replay`: republishes captured jobs and compares the new results.
@@ -113,20 +116,13 @@ struct Replay: AsyncParsableCommand {
         let url = try AMQPURL(settings.amqpURL)
         let capture = try Capture.load(directory)
         let suffix = keepIDs ? "" : "~replay-\(UUID().uuidString.prefix(8).lowercased())"
-        var jobs: [(original: String, job: Job, recorded: GradingResult?)] = []
-        for entry in capture.entries {
-            guard let data = FileManager.default.contents(atPath: "\(directory)/\(entry.job)") else {
-                throw CaptureError("\(directory)/\(entry.job): cannot read the captured job")
-            }
-            var job = try Job.parse([UInt8](data))
+        // A missing or unreadable file is named and skipped; the rest of the capture still runs.
+        let (loaded, problems) = capture.replayables(in: directory)
+        problems.forEach { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+        let jobs = loaded.map { replayable -> (original: String, job: Job, recorded: GradingResult?) in
+            var job = replayable.job
             job.jobID += suffix
-            let recorded = try entry.result.map { path -> GradingResult in
-                guard let data = FileManager.default.contents(atPath: "\(directory)/\(path)") else {
-                    throw CaptureError("\(directory)/\(path): cannot read the recorded result")
-                }
-                return try GradingResult.parse([UInt8](data))
-            }
-            jobs.append((entry.jobID, job, recorded))
+            return (replayable.entry.jobID, job, replayable.recorded)
         }
 
         let listener = FleetClients.resultListener(url: url, name: "replay/results", settings: settings, logger: logger)
@@ -161,7 +157,10 @@ struct Replay: AsyncParsableCommand {
             differences.forEach { print("  \($0)") }
             failed = failed || !failing.isEmpty
         }
-        if failed { throw ExitCode(1) }
+        if !problems.isEmpty {
+            FileHandle.standardError.write(Data("\(problems.count) file(s) of the capture were missing or unreadable (listed above)\n".utf8))
+        }
+        if failed || !problems.isEmpty { throw ExitCode(1) }
     }
 
     /// The first result for each job id, until all came or the timeout passed.

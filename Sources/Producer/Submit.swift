@@ -60,7 +60,7 @@ struct Submit: AsyncParsableCommand {
     @Option(name: .long, help: "With --wait: give up after this many seconds.")
     var timeout: Double = 120
 
-    @Option(name: .long, help: ArgumentHelp("With --wait: also write each result to DIR/<job_id>.json.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("With --wait: also write each result to DIR/<name>.json, <name> as in a capture (Sources/Fleet/Capture.swift).", valueName: "dir"))
     var save: String?
 
     @OptionGroup var broker: BrokerOptions
@@ -100,13 +100,14 @@ struct Submit: AsyncParsableCommand {
         await publisher.shutdown()
         guard let listener else { return }
         if let save { try FileManager.default.createDirectory(atPath: save, withIntermediateDirectories: true) }
-        let missing = await ResultPrinter(format: format, saveDirectory: save).collect(
+        let (missing, unsaved) = await ResultPrinter(format: format, saveDirectory: save).collect(
             from: listener, jobIDs: Set(jobs.map(\.jobID)), timeout: timeout)
         await listener.shutdown()
+        unsaved.forEach { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
         if !missing.isEmpty {
             FileHandle.standardError.write(Data("no result within \(timeout) s for: \(missing.sorted().joined(separator: ", "))\n".utf8))
-            throw ExitCode(1)
         }
+        if !missing.isEmpty || !unsaved.isEmpty { throw ExitCode(1) }
     }
 }
 
@@ -119,19 +120,24 @@ struct ResultPrinter {
     var format: ResultFormat
     var saveDirectory: String?
 
-    /// Prints until every job has a result or `timeout` passes; returns the job ids still waiting.
-    func collect(from listener: AMQPClient, jobIDs: Set<String>, timeout: Double) async -> Set<String> {
-        await consume(listener, from: jobIDs, timeout: timeout) { remaining, delivery in
-            guard let result = try? GradingResult.parse(delivery.body), remaining.remove(result.jobID) != nil else {
+    /// Prints until every job has a result or `timeout` passes; returns the job ids still
+    /// waiting, and a message for each result that could not be saved.
+    func collect(from listener: AMQPClient, jobIDs: Set<String>, timeout: Double) async -> (missing: Set<String>, unsaved: [String]) {
+        let state = await consume(listener, from: (remaining: jobIDs, unsaved: [String]()), timeout: timeout) { state, delivery in
+            guard let result = try? GradingResult.parse(delivery.body), state.remaining.remove(result.jobID) != nil else {
                 return false
             }
             FileHandle.standardOutput.write(Data((render(result) + "\n").utf8))
             if let saveDirectory {
-                let path = "\(saveDirectory)/\(Capture.fileName(result.jobID))"
-                try? Data(result.json(pretty: true).utf8).write(to: URL(fileURLWithPath: path))
+                do {
+                    try Capture.write(Array(result.json(pretty: true).utf8), to: Capture.fileName(result.jobID), in: saveDirectory)
+                } catch {
+                    state.unsaved.append("cannot save the result of \(Echo.clip(result.jobID)): \(error)")
+                }
             }
-            return remaining.isEmpty
+            return state.remaining.isEmpty
         }
+        return (state.remaining, state.unsaved)
     }
 
     func render(_ result: GradingResult) -> String {

@@ -3,6 +3,7 @@ import Core
 import Fleet
 import Foundation
 import Logging
+import Messaging
 import ServiceLifecycle
 
 /// `gradeline-worker run`: consumes jobs from RabbitMQ until SIGTERM or SIGINT.
@@ -45,6 +46,13 @@ struct Run: AsyncParsableCommand {
             settings.concurrency = concurrency
         }
         if let pipeline { settings.pipeline = pipeline }
+        // A bad URL is a settings mistake: exit 2 now, not 1 after the pipeline has loaded.
+        do {
+            _ = try AMQPURL(settings.amqpURL)
+        } catch {
+            FileHandle.standardError.write(Data("worker settings:\n  amqp.url: \(error.reason)\n".utf8))
+            throw ExitCode(2)
+        }
         let pipelineConfig = try PipelineOption(pipeline: settings.pipeline).load()
         // The pipelines run in child processes of this same executable (see `Child`).
         var arguments = ["child", "--pipeline", settings.pipeline, "--worker-id", settings.workerID]

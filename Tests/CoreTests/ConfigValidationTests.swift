@@ -82,6 +82,23 @@ struct ConfigValidationTests {
         #expect(problems == ["test.yaml:7:47: pipeline 'p', step 4 (normalize): param 'std': has 2 values but mean has 3; give one per channel"])
     }
 
+    @Test("a min above its max is named at the param: check_exposure and check_size")
+    func contradictoryMinMax() {
+        let problems = Fixtures.problems("""
+            main: [p]
+            pipelines:
+              p:
+                - decode_image
+                - grayscale
+                - check_exposure: {min_mean: 200, max_mean: 100}
+                - check_size: {min_aspect: 3, max_aspect: 2}
+            """)
+        #expect(problems == [
+            "test.yaml:6:34: pipeline 'p', step 3 (check_exposure): param 'min_mean': must not be above max_mean (100.0); every photo would be rejected",
+            "test.yaml:7:32: pipeline 'p', step 4 (check_size): param 'min_aspect': must not be above max_aspect (2.0)",
+        ])
+    }
+
     @Test("a step that reads an artifact no earlier step writes is named, with the nearest artifact")
     func readsUnwrittenArtifact() {
         let problems = Fixtures.problems("""

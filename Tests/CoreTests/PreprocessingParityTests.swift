@@ -28,7 +28,7 @@ struct PreprocessingParityTests {
         let tensor = try request.require(ArtifactKey<Tensor>("normalized"))
         let expected = try NPY.read(Self.repository.appendingPathComponent("Tests/Fixtures/parity/phone-02-front.input.npy").path)
         #expect(tensor.shape == expected.shape)
-        let worst = zip(tensor.data, expected.data).map { abs($0 - $1) }.max() ?? .infinity
+        let worst = maxAbsDifference(tensor.data, expected.data)
         #expect(worst <= 1e-6, "max abs difference \(worst)")
     }
 }

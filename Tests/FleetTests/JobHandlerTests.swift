@@ -72,4 +72,16 @@ struct JobHandlerTests {
         #expect(plan.result?.error?.code == "job.not_json")
         #expect(plan.disposition == .deadLettered)
     }
+
+    @Test("a bad body's job_id over 128 bytes or with control characters is not used; message_id is")
+    func lenientJobIDLimits() {
+        for id in [String(repeating: "a", count: 300), String(repeating: "😀", count: 40), "forged\nERROR x", "a\u{1B}[31m", "nul\u{0}"] {
+            let body = try! JSONSerialization.data(withJSONObject: ["job_id": id, "images": 3])
+            let plan = handler.handle(Delivery(body: Array(body), properties: MessageProperties(messageID: "m3")))
+            #expect(plan.result?.jobID == "m3", "\(id.debugDescription)")
+        }
+        let fits = String(repeating: "b", count: 128)
+        let body = try! JSONSerialization.data(withJSONObject: ["job_id": fits, "images": 3])
+        #expect(handler.handle(Delivery(body: Array(body), properties: MessageProperties(messageID: "m4"))).result?.jobID == fits)
+    }
 }

@@ -58,4 +58,15 @@ struct TLSTests {
         }
         await client.shutdown(deadline: .milliseconds(100))
     }
+
+    @Test("with no CA file configured, the system bundle is trusted: a CA placed there is enough")
+    func systemBundleIsTrusted() async throws {
+        let ca = try #require(ProcessInfo.processInfo.environment["GRADELINE_AMQP_CACERT"], "GRADELINE_AMQP_CACERT is not set")
+        var configuration = AMQPClient.Configuration(url: try Self.url(), name: "tls-system")
+        configuration.caCertificateFile = nil
+        configuration.systemCAFile = ca  // stands in for /etc/ssl/certs/ca-certificates.crt
+        let client = AMQPClient(configuration: configuration, logger: Self.logger) { _ throws(AMQPError) in }
+        try await client.waitUntilConnected(timeout: .seconds(20))
+        await client.shutdown()
+    }
 }

@@ -69,7 +69,7 @@ struct LayoutTests {
         for layout in layouts {
             #expect(op.layouts(offered: shapes.map { _ in layout }, shapes: shapes).output == layout)
             let output = run(op, inputs, shapes, outputShape, layout: layout)
-            let worst = zip(output, expected).map { abs($0 - $1) }.max() ?? .infinity
+            let worst = maxAbsDifference(output, expected)
             #expect(worst == 0, "\(type(of: op)) in \(layout): max abs difference \(worst)")
         }
     }

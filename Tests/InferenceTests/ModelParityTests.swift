@@ -22,7 +22,7 @@ struct ModelParityTests {
         let expected = try NPY.read("\(parity)/phone-02-front.logits.npy")
         let logits = try #require(try model.run(input, threads: threads)["logits"])
         #expect(logits.shape == expected.shape)
-        let worst = zip(logits.data, expected.data).map { abs($0 - $1) }.max() ?? .infinity
+        let worst = maxAbsDifference(logits.data, expected.data)
         #expect(worst <= 1e-4, "max abs difference \(worst)")
         let (classes, plane) = (expected.shape[1], expected.shape[2] * expected.shape[3])
         var agree = 0

@@ -33,7 +33,7 @@ struct OperatorParityTests {
             for threads in [0, 1, 2] {
                 let output = try #require(try model.run(input, threads: threads)["y"])
                 #expect(output.shape == expected.shape)
-                let worst = zip(output.data, expected.data).map { abs($0 - $1) }.max() ?? 0
+                let worst = maxAbsDifference(output.data, expected.data)
                 #expect(worst <= 1e-5, "\(name), \(threads) threads, oneDNN \(useOneDNN): max abs difference \(worst)")
             }
         }

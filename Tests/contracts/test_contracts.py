@@ -10,7 +10,17 @@ FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
 
 def validate(document, schema):
+    # jsonschema skips "format": "date-time" silently when rfc3339-validator is missing.
+    assert "date-time" in FORMAT_CHECKER.checkers, \
+        "jsonschema cannot check date-time: pip install rfc3339-validator (scripts/setup.sh does)"
     jsonschema.Draft202012Validator(schema, format_checker=FORMAT_CHECKER).validate(document)
+
+
+def test_the_date_time_format_is_checked(schemas):
+    job = {"schema": "gradeline.job/1", "job_id": "x", "kiosk_id": "k", "submitted_at": "2026-02-30T07:00:00Z",
+           "images": [{"side": "front", "content_type": "image/png", "data": "AAAA"}]}
+    with pytest.raises(jsonschema.ValidationError, match="date-time"):
+        validate(job, schemas["job"])
 
 
 def test_producer_jobs_match_the_job_schema(binaries, schemas):
@@ -90,3 +100,13 @@ def test_a_bad_config_exits_2_listing_every_problem(binaries, tmp_path):
     assert "unknown function 'decode_imag'; did you mean 'decode_image'?" in done.stderr
     assert "missing param 'height'" in done.stderr
     assert f"{config}:4:7: pipeline 'decode', step 1" in done.stderr
+
+
+def test_a_bad_amqp_url_exits_2_before_loading_the_pipeline_and_hides_the_password(binaries, tmp_path):
+    worker, _ = binaries
+    done = run(worker, "run", "--amqp-url", "guest:s3cret@localhost:5672/", "--pipeline", tmp_path / "absent.yaml",
+               check=False)
+    assert done.returncode == 2, done.stderr
+    assert "amqp.url" in done.stderr and "is not an AMQP URL" in done.stderr
+    assert "s3cret" not in done.stderr and "s3cret" not in done.stdout
+    assert "absent.yaml" not in done.stderr  # the URL is checked before the pipeline is read

@@ -79,6 +79,7 @@ public struct CheckExposure: PipelineFunction {
         maxMean = step.params.double("max_mean", default: 215, in: 0...255)
         glareLevel = step.params.int("glare_level", default: 250, in: 1...255)
         maxGlareFraction = step.params.double("max_glare_fraction", default: 0.05, in: 0...1)
+        if minMean > maxMean { step.params.reject("min_mean", "must not be above max_mean (\(maxMean)); every photo would be rejected") }
     }
 
     public func run(_ request: inout Request) throws -> StepStatus {

@@ -3,9 +3,6 @@ import Foundation
 /// A grading job as kiosks publish it: schema `gradeline.job/1` (see docs/schema/job.schema.json).
 public struct Job: Codable, Sendable, Hashable {
     public static let schemaID = "gradeline.job/1"
-    /// The most UTF-8 bytes a `job_id` may have, so that it fits every AMQP short string
-    /// (message and correlation ids) with room to spare.
-    public static let maxIDBytes = 128
     /// The content types a job's images may have.
     public static let contentTypes = ["image/png"]
 
@@ -69,6 +66,10 @@ public struct JobError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let noImages = Code("job.no_images")
         public static let unsupportedContentType = Code("job.unsupported_content_type")
         public static let tooLarge = Code("job.too_large")
+        /// Arrays and objects nest deeper than `StrictJSON.defaultMaxDepth`.
+        public static let tooDeep = Code("job.too_deep")
+        /// A compressed body (gzip): the worker reads uncompressed JSON only.
+        public static let compressed = Code("job.compressed")
     }
 
     public var code: Code
@@ -86,38 +87,131 @@ public struct JobError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension Job {
+    /// `job_id` and `kiosk_id` are at most this many UTF-8 bytes. A job id travels as the AMQP
+    /// `message_id` and `correlation_id` (short strings of at most 255 bytes) and in headers.
+    public static let maxIDBytes = 128
+    /// The fields of a job, in the schema's order; nothing else is accepted at the top level.
+    public static let fields = ["schema", "job_id", "kiosk_id", "submitted_at", "device", "images"]
+    /// The fields of one image.
+    public static let imageFields = ["side", "content_type", "data"]
+
     /// Parses and checks a job message body. Every problem names the field at fault.
+    ///
+    /// The body must be one uncompressed JSON object with no duplicate keys, nesting at most
+    /// `StrictJSON.defaultMaxDepth` levels, and only the fields of docs/schema/job.schema.json.
     public static func parse(_ body: [UInt8], maxBytes: Int = 256 << 20) throws(JobError) -> Job {
         if body.count > maxBytes {
             throw JobError(.tooLarge, field: "", "the message has \(body.count) bytes; the limit is \(maxBytes)")
         }
-        let job: Job
-        do {
-            job = try JSONDecoder().decode(Job.self, from: Data(body))
-        } catch let error as DecodingError {
-            throw Self.describe(error)
-        } catch {
-            throw JobError(.notJSON, field: "", "not a JSON job: \(error)")
+        if body.starts(with: [0x1F, 0x8B]) {
+            throw JobError(.compressed, field: "",
+                           "the body is gzip-compressed; compressed bodies are not supported; publish the JSON uncompressed")
         }
+        let json: JSONValue
+        do {
+            json = try StrictJSON.parse(body)
+        } catch {
+            let code: JobError.Code = switch error.kind {
+            case .syntax: .notJSON
+            case .tooDeep: .tooDeep
+            case .duplicateKey, .numberOutOfRange: .schemaViolation
+            }
+            throw JobError(code, field: error.path, error.reason)
+        }
+        let job = try Job(json: json)
         try job.validate()
         return job
     }
 
-    /// Checks what JSON decoding cannot: schema id, ids, timestamps, sides and content types.
+    /// The job in `json`, with each field's presence and type checked against the schema.
+    init(json: JSONValue) throws(JobError) {
+        guard case .object(let fields) = json else {
+            throw JobError(.schemaViolation, field: "", "the job must be a JSON object, not \(Self.kind(of: json))")
+        }
+        try Self.refuseUnknown(fields, allowed: Self.fields, path: "", what: "a job (\(Self.schemaID))")
+        schema = try Self.string(fields, "schema")
+        jobID = try Self.string(fields, "job_id")
+        kioskID = try Self.string(fields, "kiosk_id")
+        submittedAt = try Self.string(fields, "submitted_at")
+        switch fields["device"] {
+        case nil: device = nil
+        case .object(let info): device = info
+        case let other?: throw JobError(.schemaViolation, field: "device", "is \(Self.kind(of: other)); expected an object")
+        }
+        guard let images = fields["images"] else {
+            throw JobError(.schemaViolation, field: "images", "is required but missing")
+        }
+        guard case .array(let list) = images else {
+            throw JobError(.schemaViolation, field: "images", "is \(Self.kind(of: images)); expected a list")
+        }
+        var photos: [Photo] = []
+        for (index, element) in list.enumerated() {
+            let path = "images[\(index)]"
+            guard case .object(let image) = element else {
+                throw JobError(.schemaViolation, field: path, "is \(Self.kind(of: element)); expected an object")
+            }
+            try Self.refuseUnknown(image, allowed: Self.imageFields, path: path, what: "an image")
+            let sideName = try Self.string(image, "side", path: path)
+            guard let side = Side(rawValue: sideName) else {
+                throw JobError(.schemaViolation, field: "\(path).side",
+                               "'\(Echo.clip(sideName))' is not a side; use one of \(Side.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            photos.append(Photo(side: side, contentType: try Self.string(image, "content_type", path: path),
+                                data: try Self.string(image, "data", path: path)))
+        }
+        self.images = photos
+    }
+
+    private static func refuseUnknown(_ fields: [String: JSONValue], allowed: [String], path: String,
+                                      what: String) throws(JobError) {
+        guard let unknown = fields.keys.filter({ !allowed.contains($0) }).sorted().first else { return }
+        let name = Echo.clip(unknown, maxBytes: 64)
+        throw JobError(.schemaViolation, field: path.isEmpty ? name : "\(path).\(name)",
+                       "is not a field of \(what); the fields are \(allowed.joined(separator: ", "))")
+    }
+
+    private static func string(_ fields: [String: JSONValue], _ key: String, path: String = "") throws(JobError) -> String {
+        let field = path.isEmpty ? key : "\(path).\(key)"
+        switch fields[key] {
+        case nil: throw JobError(.schemaViolation, field: field, "is required but missing")
+        case .string(let text)?: return text
+        case let other?: throw JobError(.schemaViolation, field: field, "is \(kind(of: other)); expected a string")
+        }
+    }
+
+    /// "an array", "null", ... for messages about a value of the wrong type.
+    static func kind(of value: JSONValue) -> String {
+        switch value {
+        case .null: "null"
+        case .bool: "true or false"
+        case .int, .double: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
+    }
+
+    /// True when `id` can be a `job_id` or `kiosk_id`: 1 to `maxIDBytes` UTF-8 bytes.
+    public static func isValidID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= maxIDBytes
+    }
+
+    /// Checks what the structure cannot: schema id, id lengths, timestamps, sides and content types.
     public func validate() throws(JobError) {
         guard schema == Self.schemaID else {
-            throw JobError(.schemaViolation, field: "schema", "is '\(schema)'; this worker reads '\(Self.schemaID)'")
+            throw JobError(.schemaViolation, field: "schema", "is '\(Echo.clip(schema))'; this worker reads '\(Self.schemaID)'")
         }
-        guard Self.isUsableID(jobID) else {
+        guard Self.isValidID(jobID) else {
             throw JobError(.schemaViolation, field: "job_id",
-                           "must be 1 to \(Self.maxIDBytes) UTF-8 bytes without control characters; it has \(jobID.utf8.count) bytes")
+                           "must be 1 to \(Self.maxIDBytes) bytes of UTF-8; it has \(jobID.utf8.count)")
         }
-        guard !kioskID.isEmpty else {
-            throw JobError(.schemaViolation, field: "kiosk_id", "must not be empty")
+        guard Self.isValidID(kioskID) else {
+            throw JobError(.schemaViolation, field: "kiosk_id",
+                           "must be 1 to \(Self.maxIDBytes) bytes of UTF-8; it has \(kioskID.utf8.count)")
         }
-        guard Self.isRFC3339(submittedAt) else {
+        guard RFC3339.isValid(submittedAt) else {
             throw JobError(.schemaViolation, field: "submitted_at",
-                           "'\(submittedAt)' is not an RFC 3339 timestamp like 2026-11-28T07:19:26Z")
+                           "'\(Echo.clip(submittedAt))' is not an RFC 3339 date-time of a real instant, like 2026-11-28T07:19:26Z")
         }
         guard !images.isEmpty else {
             throw JobError(.noImages, field: "images", "the job has no images")
@@ -130,7 +224,7 @@ extension Job {
             }
             guard Self.contentTypes.contains(photo.contentType) else {
                 throw JobError(.unsupportedContentType, field: "images[\(index)].content_type",
-                               "'\(photo.contentType)' is not supported; use one of \(Self.contentTypes.joined(separator: ", "))")
+                               "'\(Echo.clip(photo.contentType))' is not supported; use one of \(Self.contentTypes.joined(separator: ", "))")
             }
         }
     }
@@ -151,61 +245,5 @@ extension Job {
         }
         return Request(jobID: jobID, kioskID: kioskID, submittedAt: submittedAt, photos: photos,
                        device: device ?? [:])
-    }
-
-    /// True for an id a result can carry: 1 to `maxIDBytes` UTF-8 bytes, no control characters.
-    public static func isUsableID(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.count <= maxIDBytes
-            && !id.unicodeScalars.contains { $0.properties.generalCategory == .control }
-    }
-
-    static func isRFC3339(_ text: String) -> Bool {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if formatter.date(from: text) != nil { return true }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text) != nil
-    }
-
-    static func describe(_ error: DecodingError) -> JobError {
-        func path(_ keys: [any CodingKey]) -> String {
-            keys.reduce("") { path, key in
-                if let index = key.intValue { return "\(path)[\(index)]" }
-                return path.isEmpty ? key.stringValue : "\(path).\(key.stringValue)"
-            }
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            let field = path(context.codingPath + [key])
-            return JobError(.schemaViolation, field: field, "is required but missing")
-        case .typeMismatch(let type, let context):
-            return JobError(.schemaViolation, field: path(context.codingPath),
-                            "has the wrong type; expected \(Self.jsonName(type))")
-        case .valueNotFound(let type, let context):
-            return JobError(.schemaViolation, field: path(context.codingPath),
-                            "is null; expected \(Self.jsonName(type))")
-        case .dataCorrupted(let context):
-            let field = path(context.codingPath)
-            if context.codingPath.last?.stringValue == "side" {
-                return JobError(.schemaViolation, field: field,
-                                "is not a side; use one of \(Side.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            if field.isEmpty {
-                return JobError(.notJSON, field: "", "the body is not valid JSON")
-            }
-            return JobError(.schemaViolation, field: field, context.debugDescription)
-        @unknown default:
-            return JobError(.schemaViolation, field: "", "\(error)")
-        }
-    }
-
-    private static func jsonName(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "a string"
-        case is Int.Type, is Double.Type: "a number"
-        case is Bool.Type: "true or false"
-        default:
-            String(describing: type).hasPrefix("Array") ? "a list" : "an object"
-        }
     }
 }

@@ -19,7 +19,8 @@ public struct InjectFault: PipelineFunction {
     public func run(_ request: inout Request) throws -> StepStatus {
         guard case .string(let fault)? = request.device["inject_fault"] else { return .ok }
         let parts = fault.split(separator: ":", maxSplits: 1).map(String.init)
-        switch (parts[0], parts.count > 1 ? Int(parts[1]) : nil) {
+        // An empty value has no parts: it falls to the unknown-fault error, never to parts[0].
+        switch (parts.first ?? "", parts.count > 1 ? Int(parts[1]) : nil) {
         case ("retriable", _):
             throw PipelineError(.resourceExhausted, "injected passing failure", retriable: true)
         case ("retriable_until", let until?):
@@ -34,7 +35,8 @@ public struct InjectFault: PipelineFunction {
         case ("crash", _):
             fatalError("inject_fault: crash requested by job \(request.jobID)")
         default:
-            throw PipelineError(.invalidInput, "inject_fault: unknown fault '\(fault)'")
+            throw PipelineError(.invalidInput, "inject_fault: unknown fault '\(Echo.clip(fault))'; use retriable, "
+                                + "retriable_until:N, fatal, sleep:MS or crash")
         }
         return .ok
     }

@@ -379,12 +379,16 @@ struct TransposedConvolution: Operator {
         inChannels = w.shape[0]
         group = node.int("group", default: 1)
         outPerGroup = w.shape[1]
-        guard inChannels % group == 0 else { throw node.error(.malformedModel, "group \(group) does not divide \(inChannels) input channels") }
+        guard group >= 1, inChannels % group == 0 else { throw node.error(.malformedModel, "group \(group) does not divide \(inChannels) input channels") }
         kernel = (w.shape[2], w.shape[3])
         let s = node.ints("strides") ?? [1, 1], d = node.ints("dilations") ?? [1, 1]
         let p = node.ints("pads") ?? [0, 0, 0, 0], op = node.ints("output_padding") ?? [0, 0]
         guard s.count == 2, d.count == 2, p.count == 4, op.count == 2 else {
             throw node.error(.unsupported, "only 2-D transposed convolutions are supported")
+        }
+        guard s.allSatisfy({ $0 > 0 }), d.allSatisfy({ $0 > 0 }), p.allSatisfy({ $0 >= 0 }), op.allSatisfy({ $0 >= 0 }),
+              (s + d + p + op).allSatisfy({ $0 <= 1 << 20 }) else {
+            throw node.error(.malformedModel, "strides and dilations must be positive, pads and output_padding not negative (and all below 2^20)")
         }
         strides = (s[0], s[1])
         dilations = (d[0], d[1])

@@ -25,7 +25,10 @@ struct Reshape: Operator {
         try node.allowOnly(["allowzero"])
         guard node.int("allowzero", default: 0) == 0 else { throw node.error(.unsupported, "allowzero = 1 is not supported") }
         guard let shape = try node.constant(1, "shape") else { throw node.error(.malformedModel, "Reshape needs a shape input") }
-        return Reshape(rule: .shape(shape.ints), label: node.label)
+        guard let target = shape.ints else {
+            throw node.error(.malformedModel, "the shape input holds values that are not whole numbers")
+        }
+        return Reshape(rule: .shape(target), label: node.label)
     }
 
     static func flatten(_ node: NodeContext) throws -> Reshape {
@@ -34,7 +37,10 @@ struct Reshape: Operator {
     }
 
     func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
-        let input = shapes[0], count = input.reduce(1, *)
+        let input = shapes[0]
+        guard let count = elementCount(input) else {
+            throw InferenceError(.shapeMismatch, "input shape \(input) has a negative dimension or too many elements", node: label)
+        }
         switch rule {
         case .same:
             return input
@@ -47,13 +53,13 @@ struct Reshape: Operator {
         case .shape(let target):
             var shape = target.enumerated().map { index, value in value == 0 && index < input.count ? input[index] : Int(value) }
             if let unknown = shape.firstIndex(of: -1) {
-                let known = shape.enumerated().filter { $0.offset != unknown }.map(\.element).reduce(1, *)
-                guard known > 0, count % known == 0 else {
+                guard let known = elementCount(shape.enumerated().filter { $0.offset != unknown }.map(\.element)),
+                      known > 0, count % known == 0 else {
                     throw InferenceError(.shapeMismatch, "cannot reshape \(input) to \(target)", node: label)
                 }
                 shape[unknown] = count / known
             }
-            guard shape.reduce(1, *) == count, shape.allSatisfy({ $0 >= 0 }) else {
+            guard elementCount(shape) == count else {
                 throw InferenceError(.shapeMismatch, "cannot reshape \(input) (\(count) values) to \(target)", node: label)
             }
             return shape
@@ -73,6 +79,7 @@ struct Concat: Operator {
         axis = node.int("axis", default: 1)
         inputCount = node.proto.input.count
         label = node.label
+        guard inputCount >= 1 else { throw node.error(.malformedModel, "a Concat needs at least one input") }
     }
 
     func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
@@ -137,7 +144,8 @@ struct Pad: Operator {
         self.mode = mode
         if node.opset >= 11 {
             guard let pads = try node.constant(1, "pads") else { throw node.error(.malformedModel, "Pad needs a pads input") }
-            self.pads = pads.ints.map(Int.init)
+            guard let ints = pads.ints else { throw node.error(.malformedModel, "the pads input holds values that are not whole numbers") }
+            self.pads = ints.map { Int($0) }
             value = try node.constant(2, "constant_value")?.floats.first ?? 0
             guard node.input(3) == nil else { throw node.error(.unsupported, "the axes input is not supported") }
         } else {
@@ -151,6 +159,9 @@ struct Pad: Operator {
         let input = shapes[0], rank = input.count
         guard pads.count == 2 * rank else {
             throw InferenceError(.shapeMismatch, "\(pads.count) pads for rank \(rank); there must be \(2 * rank)", node: label)
+        }
+        guard pads.allSatisfy({ abs($0) <= ConstantValue.maxElements }) else {
+            throw InferenceError(.shapeMismatch, "pads \(pads) are out of range", node: label)
         }
         let shape = (0..<rank).map { input[$0] + pads[$0] + pads[$0 + rank] }
         guard shape.allSatisfy({ $0 > 0 }) else { throw InferenceError(.shapeMismatch, "pads \(pads) leave nothing of \(input)", node: label) }

@@ -119,8 +119,11 @@ struct Window2D: Sendable {
         guard strides.count == 2, dilations.count == 2, pads.count == 4 else {
             throw node.error(.unsupported, "only 2-D windows are supported (strides \(strides), dilations \(dilations), pads \(pads))")
         }
-        guard strides.allSatisfy({ $0 > 0 }), dilations.allSatisfy({ $0 > 0 }), pads.allSatisfy({ $0 >= 0 }) else {
-            throw node.error(.malformedModel, "strides and dilations must be positive and pads not negative")
+        // The bound keeps the window arithmetic far from overflow; real models use single digits.
+        guard strides.allSatisfy({ $0 > 0 }), dilations.allSatisfy({ $0 > 0 }), pads.allSatisfy({ $0 >= 0 }),
+              kernel.0 >= 1, kernel.1 >= 1, (strides + dilations + pads + [kernel.0, kernel.1]).allSatisfy({ $0 <= 1 << 20 }) else {
+            throw node.error(.malformedModel, "kernel, strides and dilations must be positive and pads not negative, all below 2^20 "
+                             + "(strides \(strides), dilations \(dilations), pads \(pads), kernel \(kernel))")
         }
         self.strides = (strides[0], strides[1])
         self.dilations = (dilations[0], dilations[1])

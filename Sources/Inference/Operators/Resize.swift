@@ -37,7 +37,7 @@ struct Resize: Operator {
             nearestMode = node.string("nearest_mode", default: "round_prefer_floor")
             let scales = try node.constant(2, "scales")?.floats
             self.scales = scales?.isEmpty == true ? nil : scales
-            sizes = try node.constant(3, "sizes")?.ints.map(Int.init)
+            sizes = try node.constantInts(3, "sizes")
         }
         guard ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"].contains(transformation) else {
             throw node.error(.unsupported, "coordinate_transformation_mode '\(transformation)' is not supported")
@@ -46,6 +46,9 @@ struct Resize: Operator {
             throw node.error(.unsupported, "nearest_mode '\(nearestMode)' is not supported")
         }
         guard scales != nil || sizes != nil else { throw node.error(.malformedModel, "neither scales nor sizes is given") }
+        guard scales?.allSatisfy({ $0.isFinite && $0 > 0 }) ?? true, sizes?.allSatisfy({ $0 >= 0 }) ?? true else {
+            throw node.error(.malformedModel, "scales must be finite and positive and sizes not negative (scales \(scales.map { "\($0)" } ?? "none"), sizes \(sizes.map { "\($0)" } ?? "none"))")
+        }
         label = node.label
     }
 
@@ -62,7 +65,11 @@ struct Resize: Operator {
         guard scales.count == 4, scales[0] == 1, scales[1] == 1 else {
             throw InferenceError(.unsupported, "scales \(scales) must be 1 for N and C", node: label)
         }
-        return [input[0], input[1], Int((Float(input[2]) * scales[2]).rounded(.down)), Int((Float(input[3]) * scales[3]).rounded(.down))]
+        guard let height = Int(exactly: (Float(input[2]) * scales[2]).rounded(.down)),
+              let width = Int(exactly: (Float(input[3]) * scales[3]).rounded(.down)) else {
+            throw InferenceError(.shapeMismatch, "scales \(scales) make an output too large for \(input)", node: label)
+        }
+        return [input[0], input[1], height, width]
     }
 
     func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts { sameLayout(offered: offered, shapes: shapes) }
