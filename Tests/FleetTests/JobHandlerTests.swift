@@ -84,4 +84,51 @@ struct JobHandlerTests {
         let body = try! JSONSerialization.data(withJSONObject: ["job_id": fits, "images": 3])
         #expect(handler.handle(Delivery(body: Array(body), properties: MessageProperties(messageID: "m4"))).result?.jobID == fits)
     }
+
+    @Test("a forged attempt header is clamped to the retry policy's range")
+    func attemptClamped() throws {
+        for (forged, expected) in [(999, 3), (1 << 62, 3), (-5, 1), (0, 1), (2, 2)] {
+            #expect(handler.attempt(of: try delivery(job(), attempt: forged)) == expected, "\(forged)")
+        }
+        let plan = handler.handle(try delivery(job("retriable"), attempt: 999))
+        #expect(plan.disposition == .deadLettered, "the last attempt, not attempt 999")
+        #expect(plan.result?.attempt == 3)
+    }
+
+    @Test("a crash below max_crashes goes back to the work queue with its count; at the limit it is answered and dead-lettered")
+    func crashes() throws {
+        let crash = Failure(stage: "worker", code: JobHandler.FailureCode.workerCrashed, message: "died", retriable: false)
+        let first = handler.plan(for: try delivery(job()), workerFailure: crash)
+        #expect(first.disposition == .crashed(count: 1))
+        #expect(first.messages.map(\.routingKey) == ["grading.jobs"])
+        #expect(first.messages[0].properties.headers[Headers.crashes] == .int(1))
+        var again = try delivery(job())
+        again.properties.headers[Headers.crashes] = .int(1)
+        let last = handler.plan(for: again, workerFailure: crash)
+        #expect(last.disposition == .deadLettered)
+        #expect(Set(last.messages.map(\.routingKey)) == ["result.failed", "dead.worker_crashed"])
+        #expect(last.result?.error?.stage == "worker")
+    }
+
+    @Test("a dead letter whose original headers would overflow a frame drops them and says how many")
+    func oversizedHeaders() throws {
+        var big = try delivery(job("fatal"))
+        for index in 0..<40 { big.properties.headers["h\(index)"] = .string(String(repeating: "x", count: 3000)) }
+        let plan = handler.handle(big)
+        let dead = try #require(plan.messages.first { $0.exchange == "grading.dead" })
+        #expect(dead.properties.headers[Headers.droppedHeaders] == .int(40))
+        #expect(throws: Never.self) { try dead.validate(frameMax: 131_072) }
+    }
+
+    @Test("a short string over 255 bytes or headers over a frame are refused before they reach a connection")
+    func validation() {
+        let long = String(repeating: "é", count: 200)
+        let message = OutgoingMessage(exchange: "x", routingKey: "k", body: [],
+                                      properties: MessageProperties(correlationID: long))
+        #expect(throws: AMQPError.self) { try message.validate(frameMax: 131_072) }
+        let headers = OutgoingMessage(exchange: "x", routingKey: "k", body: [],
+                                      properties: MessageProperties(headers: ["h": .string(String(repeating: "a", count: 200_000))]))
+        #expect(throws: AMQPError.self) { try headers.validate(frameMax: 131_072) }
+        #expect(throws: Never.self) { try OutgoingMessage(exchange: "x", routingKey: "k", body: []).validate(frameMax: 4096) }
+    }
 }

@@ -88,7 +88,8 @@ final class FleetHarness: Sendable {
     /// `pipeline` is YAML text, or `@path` for a config file to use where it is (so that its
     /// relative model paths resolve).
     init(pipeline: String = FleetHarness.testPipeline, concurrency: Int = 1, retryDelaysMs: [Int] = [200, 400],
-         deliveryLimit: Int = 5, maxMessageBytes: Int = 8 << 20, shutdownDeadlineSeconds: Double = 20) async throws {
+         deliveryLimit: Int = 5, maxMessageBytes: Int = 8 << 20, shutdownDeadlineSeconds: Double = 20,
+         jobTimeoutSeconds: Double = 60, maxCrashes: Int = 2) async throws {
         let url = try TestBroker.url
         guard FileManager.default.isExecutableFile(atPath: Self.binary("gradeline-worker")) else {
             throw HarnessError("\(Self.binary("gradeline-worker")) is missing: run swift build first")
@@ -117,7 +118,7 @@ final class FleetHarness: Sendable {
         let topology = settings.topology
         try """
             amqp: {url: "\(url)"}
-            worker: {concurrency: \(concurrency), pipeline: "\(pipelineFile.path)", shutdown_deadline_seconds: \(shutdownDeadlineSeconds), max_message_bytes: \(maxMessageBytes)}
+            worker: {concurrency: \(concurrency), pipeline: "\(pipelineFile.path)", shutdown_deadline_seconds: \(shutdownDeadlineSeconds), max_message_bytes: \(maxMessageBytes), job_timeout_seconds: \(jobTimeoutSeconds), max_crashes: \(maxCrashes)}
             retry: {delays_ms: \(retryDelaysMs), jitter: 0.2}
             topology: {jobs_exchange: \(topology.jobsExchange), jobs_queue: \(topology.jobsQueue), results_exchange: \(topology.resultsExchange), dead_exchange: \(topology.deadExchange), dead_queue: \(topology.deadQueue), retry_queue_prefix: \(topology.retryQueuePrefix), delivery_limit: \(deliveryLimit)}
             """.write(to: settingsFile, atomically: true, encoding: .utf8)
@@ -162,10 +163,13 @@ final class FleetHarness: Sendable {
 
     /// Runs `body` with a new harness and always stops its workers and clients afterwards.
     static func with(pipeline: String = FleetHarness.testPipeline, concurrency: Int = 1, retryDelaysMs: [Int] = [200, 400],
-                     deliveryLimit: Int = 5, maxMessageBytes: Int = 8 << 20,
+                     deliveryLimit: Int = 5, maxMessageBytes: Int = 8 << 20, shutdownDeadlineSeconds: Double = 20,
+                     jobTimeoutSeconds: Double = 60, maxCrashes: Int = 2,
                      _ body: (FleetHarness) async throws -> Void) async throws {
         let harness = try await FleetHarness(pipeline: pipeline, concurrency: concurrency, retryDelaysMs: retryDelaysMs,
-                                             deliveryLimit: deliveryLimit, maxMessageBytes: maxMessageBytes)
+                                             deliveryLimit: deliveryLimit, maxMessageBytes: maxMessageBytes,
+                                             shutdownDeadlineSeconds: shutdownDeadlineSeconds,
+                                             jobTimeoutSeconds: jobTimeoutSeconds, maxCrashes: maxCrashes)
         do {
             try await body(harness)
         } catch {
@@ -273,6 +277,34 @@ final class FleetHarness: Sendable {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
+    }
+
+    /// What became of the jobs a test submitted, by job id.
+    struct Ledger: CustomStringConvertible {
+        var submitted: Int
+        var answered: Int
+        /// Submitted, with no result.
+        var lost: [String]
+        /// Answered more than once.
+        var duplicated: [String]
+        /// Results for ids nobody submitted.
+        var unexpected: [String]
+
+        var description: String {
+            "submitted \(submitted), answered \(answered), lost \(lost.count), duplicated \(duplicated.count), unexpected \(unexpected.count)"
+                + (lost.isEmpty ? "" : "; lost: \(lost.prefix(10))")
+        }
+    }
+
+    /// The ledger of `jobIDs` against every result seen so far.
+    func ledger(_ jobIDs: [String]) -> Ledger {
+        let submitted = Set(jobIDs)
+        var counts: [String: Int] = [:]
+        for result in allResults { counts[result.jobID, default: 0] += 1 }
+        return Ledger(submitted: submitted.count, answered: submitted.filter { counts[$0] != nil }.count,
+                      lost: submitted.filter { counts[$0] == nil }.sorted(),
+                      duplicated: counts.filter { $0.value > 1 && submitted.contains($0.key) }.keys.sorted(),
+                      unexpected: counts.keys.filter { !submitted.contains($0) }.sorted())
     }
 
     /// Waits until `count` dead letters arrived.

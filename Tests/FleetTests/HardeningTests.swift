@@ -1,0 +1,206 @@
+import Core
+import Fleet
+import Foundation
+import Messaging
+import Testing
+
+/// Hostile input and crashing jobs against a real RabbitMQ: one message, image or crash must
+/// never stall the fleet, lose a neighbour, or outlive a deadline (issue 9).
+@Suite("Fleet hardening, against a real RabbitMQ", .serialized)
+struct HardeningTests {
+    /// A job body with `jobID` as it is, even where the schema forbids it.
+    func body(_ harness: FleetHarness, jobID: String, schema: String = Job.schemaID) throws -> [UInt8] {
+        var job = harness.job("raw")
+        job.jobID = jobID
+        job.schema = schema
+        return Array(try JSONEncoder().encode(job))
+    }
+
+    @Test("a job_id over 255 UTF-8 bytes, or a 300-byte one in a bad body, is answered and the next job still is")
+    func longJobIDs() async throws {
+        try await FleetHarness.with { harness in
+            try harness.startWorker("w1")
+            let emoji = String(repeating: "😀", count: 200)  // 200 characters, 800 bytes
+            let marks = "e" + String(repeating: "\u{301}", count: 300)  // one character, 601 bytes
+            try await harness.submitRaw(try body(harness, jobID: emoji), messageID: "\(harness.id)-emoji")
+            try await harness.submitRaw(try body(harness, jobID: marks), messageID: "\(harness.id)-marks")
+            var bad = try JSONSerialization.jsonObject(with: Data(try body(harness, jobID: "x"))) as! [String: Any]
+            bad["job_id"] = String(repeating: "a", count: 300)
+            bad["images"] = 3
+            try await harness.submitRaw(Array(try JSONSerialization.data(withJSONObject: bad)), messageID: "\(harness.id)-ascii")
+            let next = harness.job("after")
+            try await harness.submit([next])
+            let results = try await harness.results(for: ["\(harness.id)-emoji", "\(harness.id)-marks", "\(harness.id)-ascii", next.jobID],
+                                                    timeout: .seconds(30))
+            for id in ["emoji", "marks", "ascii"] {
+                let result = try #require(results["\(harness.id)-\(id)"])
+                #expect(result.status == "failed")
+                #expect(result.error?.stage == "job", "\(id): \(result.error?.message ?? "")")
+            }
+            #expect(results[next.jobID]?.status == "graded")
+            #expect(harness.log("w1").components(separatedBy: "lost the broker connection").count == 1,
+                    "no reconnects: \(harness.log("w1").suffix(1500))")
+        }
+    }
+
+    @Test("a 300 KB field is cut in the error and the dead-letter header; the result is sent once and the next job answered")
+    func hugeField() async throws {
+        try await FleetHarness.with { harness in
+            try harness.startWorker("w1")
+            let huge = String(repeating: "s", count: 300_000)
+            try await harness.submitRaw(try body(harness, jobID: "\(harness.id)-huge", schema: huge), messageID: "\(harness.id)-huge")
+            var typed = harness.job("ctype")
+            typed.images[0].contentType = String(repeating: "c", count: 300_000)
+            try await harness.submitRaw(Array(try JSONEncoder().encode(typed)), messageID: typed.jobID)
+            let next = harness.job("after")
+            try await harness.submit([next])
+            let results = try await harness.results(for: ["\(harness.id)-huge", typed.jobID, next.jobID], timeout: .seconds(30))
+            #expect(results["\(harness.id)-huge"]?.error?.code == "job.schema_violation")
+            #expect((results["\(harness.id)-huge"]?.error?.message.utf8.count ?? .max) < 1000)
+            #expect(results[typed.jobID]?.error?.code == "job.unsupported_content_type")
+            #expect(results[next.jobID]?.status == "graded")
+            let dead = try await harness.deadLetters(count: 2)
+            for letter in dead {
+                let message = letter.properties.headers[Headers.errorMessage]?.text ?? ""
+                #expect(message.utf8.count <= 400, "the header echoes at most a few hundred bytes")
+            }
+            try await Task.sleep(for: .seconds(1))
+            #expect(harness.allResults.filter { $0.jobID == "\(harness.id)-huge" }.count == 1, "sent once, not on every reconnect")
+        }
+    }
+
+    @Test("crashing jobs among 40 valid ones: no valid job is dead-lettered, each crash gets a failed result")
+    func poisonWithNeighbours() async throws {
+        try await FleetHarness.with(concurrency: 2) { harness in
+            try harness.startWorker("w1")
+            try harness.startWorker("w2")
+            let valid = (0..<40).map { harness.job("valid-\($0)") }
+            let poison = (0..<6).map { harness.job("poison-\($0)", fault: "crash") }
+            var jobs = valid
+            for (index, job) in poison.enumerated() { jobs.insert(job, at: 3 + index * 7) }
+            try await harness.submit(jobs)
+            let results = try await harness.results(for: jobs.map(\.jobID), timeout: .seconds(120))
+            let ledger = harness.ledger(jobs.map(\.jobID))
+            #expect(ledger.lost.isEmpty && ledger.unexpected.isEmpty, "\(ledger)")
+            for job in valid { #expect(results[job.jobID]?.status == "graded", "\(job.jobID)") }
+            for job in poison {
+                let result = try #require(results[job.jobID])
+                #expect(result.status == "failed")
+                #expect(result.error?.stage == "worker")
+                #expect(result.error?.code == JobHandler.FailureCode.workerCrashed)
+            }
+            let dead = try await harness.deadLetters(count: poison.count)
+            let deadIDs = Set(dead.compactMap { $0.properties.headers[Headers.jobID]?.text })
+            #expect(deadIDs == Set(poison.map(\.jobID)), "only the poison jobs are dead-lettered")
+            #expect(dead.allSatisfy { $0.properties.headers[Headers.errorCode]?.text == JobHandler.FailureCode.workerCrashed })
+            #expect(harness.worker("w1")?.isRunning == true && harness.worker("w2")?.isRunning == true)
+        }
+    }
+
+    @Test("a job past job_timeout_seconds is stopped, retried, and then answered failed/timeout")
+    func jobTimeout() async throws {
+        try await FleetHarness.with(retryDelaysMs: [100], jobTimeoutSeconds: 1) { harness in
+            try harness.startWorker("w1")
+            let slow = harness.job("slow", fault: "sleep:30000")
+            let next = harness.job("after")
+            try await harness.submit([slow, next])
+            let results = try await harness.results(for: [slow.jobID, next.jobID], timeout: .seconds(30))
+            #expect(results[next.jobID]?.status == "graded")
+            let result = try #require(results[slow.jobID])
+            #expect(result.error?.code == JobHandler.FailureCode.timeout)
+            #expect(result.error?.retriable == true)
+            #expect(result.attempt == 2, "tried again once before the answer")
+        }
+    }
+
+    @Test("SIGTERM with a job running past the deadline: exit within deadline + 2 s, and the job is answered later")
+    func sigtermDeadline() async throws {
+        try await FleetHarness.with(shutdownDeadlineSeconds: 2) { harness in
+            let first = try harness.startWorker("w1")
+            let slow = harness.job("slow", fault: "sleep:20000")
+            try await harness.submit([slow])
+            try await harness.waitForLog("w1", containing: "job started")
+            let signalled = ContinuousClock.now
+            first.terminate()
+            first.waitUntilExit()
+            let took = ContinuousClock.now - signalled
+            #expect(took < .seconds(4), "exited after \(took)")
+            #expect(harness.allResults.isEmpty, "the unfinished job was not answered")
+            // The next worker gets it again (the sleep is shorter for a redelivery: none; it finishes in 20 s).
+            try harness.startWorker("w2")
+            let results = try await harness.results(for: [slow.jobID], timeout: .seconds(60))
+            #expect(results[slow.jobID]?.status == "graded")
+            #expect(results[slow.jobID]?.redelivered == true)
+        }
+    }
+
+    @Test("SIGTERM while the broker blocks publishers: exit within deadline + 2 s")
+    func sigtermBlockedBroker() async throws {
+        try await FleetHarness.with(shutdownDeadlineSeconds: 1) { harness in
+            let worker = try harness.startWorker("w1")
+            try await harness.waitForLog("w1", containing: "connected to the broker", count: 2)
+            let job = harness.job("blocked", fault: "sleep:1500")
+            try await harness.submit([job])
+            try await harness.waitForLog("w1", containing: "job started")
+            try TestBroker.ctl(["set_vm_memory_high_watermark", "0.000001"])
+            defer { try? TestBroker.ctl(["set_vm_memory_high_watermark", "0.4"]) }
+            // The job ends after 1.5 s; its result then waits on the blocked publisher.
+            try await Task.sleep(for: .seconds(3))
+            #expect(harness.allResults.isEmpty, "the broker held the result back")
+            let signalled = ContinuousClock.now
+            worker.terminate()
+            worker.waitUntilExit()
+            let took = ContinuousClock.now - signalled
+            #expect(took < .seconds(3), "exited after \(took): \(harness.log("w1").suffix(1500))")
+            try TestBroker.ctl(["set_vm_memory_high_watermark", "0.4"])
+            try harness.startWorker("w2")
+            let results = try await harness.results(for: [job.jobID], timeout: .seconds(60))
+            #expect(results[job.jobID]?.status == "graded", "the job was not lost")
+        }
+    }
+
+    @Test("a job whose worker process dies past the delivery limit is dead-lettered by the queue and still answered")
+    func deliveryLimit() async throws {
+        try await FleetHarness.with(deliveryLimit: 1) { harness in
+            let job = harness.job("doomed", fault: "sleep:20000")
+            try await harness.submit([job])
+            for name in ["k1", "k2"] {
+                let worker = try harness.startWorker(name)
+                try await harness.waitForLog(name, containing: "job started")
+                kill(worker.processIdentifier, SIGKILL)
+                worker.waitUntilExit()
+            }
+            try harness.startWorker("w3")
+            let results = try await harness.results(for: [job.jobID], timeout: .seconds(30))
+            let result = try #require(results[job.jobID])
+            #expect(result.status == "failed")
+            #expect(result.error?.code == JobHandler.FailureCode.deliveryLimit, "\(result.error?.message ?? "")")
+            let dead = try await harness.deadLetters(count: 1)
+            #expect(dead.first?.properties.headers["x-first-death-reason"]?.text == "delivery_limit")
+        }
+    }
+
+    @Test("a dead letter keeps every header of the original with its type")
+    func headerTypes() async throws {
+        try await FleetHarness.with { harness in
+            try harness.startWorker("w1")
+            let job = harness.job("typed", fault: "fatal")
+            var message = try FleetClients.jobMessage(job, topology: harness.settings.topology)
+            let original: [String: AMQPValue] = [
+                "h-bool": .bool(true), "h-i8": .int8(-3), "h-i32": .int32(-70000), "h-i64": .int(1 << 40),
+                "h-float": .float(1.5), "h-double": .double(-2.25), "h-decimal": .decimal(scale: 2, value: 12345),
+                "h-timestamp": .timestamp(1_764_000_000), "h-bytes": .bytes([0x61, 0, 0x62, 0xff]),
+                "h-table": .table(["inner": .string("x"), "n": .int(7)]),
+                "h-array": .array([.int(1), .string("two"), .bool(false)]), "h-void": .void,
+                "h-text": .string("plain"),
+            ]
+            message.properties.headers = original
+            _ = try await harness.publisher.publish(message)
+            let dead = try await harness.deadLetters(count: 1)
+            let headers = dead[0].properties.headers
+            for (key, value) in original {
+                #expect(headers[key] == value, "\(key): \(String(describing: headers[key])) != \(value)")
+            }
+        }
+    }
+}
