@@ -141,6 +141,7 @@ public final class WorkerService: ServiceLifecycle.Service {
                 if consumer.isCurrent(delivery) { consumer.nack(delivery, requeue: true) }
                 return
             case .died(let failure):
+                finishedAt = .now
                 plan = handler.plan(for: delivery, workerFailure: failure)
             case .result(let json, let finished):
                 finishedAt = finished
