@@ -17,6 +17,9 @@ enum { cpng_chunk_malloc_max = 4 << 20 };
 enum { cpng_chunk_cache_max = 128 };
 /// Image data allowed after the last row's own bytes: the zlib trailer and empty blocks.
 enum { cpng_idat_slack = 4096 };
+/// The most chunks a file may have. Encoders write one IDAT per 8 KiB to 1 MiB, or at most one
+/// per row; 64 MiB of empty chunks (5.6 million) would cost libpng over a second.
+enum { cpng_max_chunks = 100000 };
 
 struct cpng_decoder {
     png_structp png;
@@ -67,8 +70,15 @@ static void cpng_chunk_name(const uint8_t *type, char out[16]) {
 /// than the bytes that are really there. Returns 0, or -1 with a message.
 static int cpng_scan_chunks(cpng_decoder *decoder) {
     size_t offset = 8;
+    size_t chunks = 0;
     while (offset < decoder->size) {
         char name[16];
+        if (++chunks > cpng_max_chunks) {
+            snprintf(decoder->message, sizeof decoder->message,
+                     "the file has more than %d chunks (the next at byte %zu); no encoder writes "
+                     "that many, so it is refused", cpng_max_chunks, offset);
+            return -1;
+        }
         if (decoder->size - offset < 8) {
             snprintf(decoder->message, sizeof decoder->message,
                      "truncated: the file ends inside a chunk header at byte %zu", offset);

@@ -97,6 +97,15 @@ struct PNGBombTests {
         #expect(image.pixels == [UInt8](repeating: 77, count: 18))
     }
 
+    @Test("a file of more than 100000 chunks is refused before libpng walks them")
+    func tooManyChunks() {
+        // 64 MiB of empty chunks took libpng over a second; this is the same at 1.2 MB.
+        let bytes = BombPNG.signature + BombPNG.header(width: 1, height: 1)
+            + TestPNG.chunk("tIME", []).repeated(100_000)
+            + TestPNG.chunk("IDAT", TestPNG.zlibStored([0, 77])) + TestPNG.chunk("IEND", [])
+        expectCorrupt(bytes, containing: "more than 100000 chunks")
+    }
+
     @Test("a zlib bomb fails its job at decode_image: the job is not graded")
     func bombFailsTheJob() throws {
         let config = try Fixtures.config(Fixtures.basicYAML)
