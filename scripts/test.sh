@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets a new machine up and runs every test: the Swift suites (the fleet's against a private
-# RabbitMQ node started here), then the contract tests.
+# RabbitMQ node started here), then the contract tests, then a minute of each fuzz target.
 #
 #   bash scripts/test.sh
 set -uo pipefail
@@ -20,5 +20,8 @@ swift test 2>&1 | grep -Ev "^\[[0-9]+/[0-9]+\]|^(◇|✔) (Test|Suite) \"|^(◇|
 
 echo "== contract tests (pytest)"
 GRADELINE_BIN=.build/debug python3 -m pytest -q Tests/contracts || status=1
+
+echo "== fuzz (PNG decode and job parsing, 60 s each)"
+bash scripts/fuzz.sh 60 || status=1
 
 exit $status

@@ -29,15 +29,23 @@ typedef struct cpng_decoder cpng_decoder;
 /// Returns NULL only when memory is exhausted.
 cpng_decoder *cpng_decoder_create(const uint8_t *data, size_t size);
 
-/// Reads the signature and the chunks up to the image data. Rejects widths or heights
-/// above the limits before libpng allocates anything for rows. Returns 0, or -1 with a message.
+/// Reads the signature and the chunks up to the image data. First checks that every chunk
+/// lies within the file, so that no length field makes libpng allocate more than the file
+/// holds; metadata chunks (text, sPLT, pCAL, sCAL, eXIf, iCCP) are skipped unread. Rejects
+/// widths or heights above the limits before libpng allocates anything for rows. Returns 0,
+/// or -1 with a message.
 int cpng_decoder_read_info(cpng_decoder *decoder, uint32_t max_width, uint32_t max_height,
                            cpng_info *info);
 
 /// Decodes every pixel into `out` as 8-bit RGB (width * height * 3 bytes). Palettes and low
 /// bit depths are expanded, 16-bit samples are scaled with rounding, gray is replicated, and
-/// alpha is composited over white. Returns 0, or -1 with a message.
+/// alpha is composited over white. Stops inflating at the last row: image data that goes on
+/// past it by more than a small slack is refused as corrupt. Returns 0, or -1 with a message.
 int cpng_decoder_read_rgb8(cpng_decoder *decoder, uint8_t *out, size_t out_size);
+
+/// The largest single block of memory libpng asked for so far, in bytes: tests of hostile
+/// files use it to show that no chunk made libpng allocate what its length field claimed.
+size_t cpng_decoder_largest_allocation(const cpng_decoder *decoder);
 
 /// The message of the last error, or "" when there was none.
 const char *cpng_decoder_error(const cpng_decoder *decoder);

@@ -141,7 +141,8 @@ public enum PNG {
                          hasAlpha: info.has_alpha != 0)
     }
 
-    private static func check(width: Int, height: Int, against limits: ImageLimits) throws(CodecError) {
+    /// Refuses a size over the limits, naming the size and the limit.
+    static func check(width: Int, height: Int, against limits: ImageLimits) throws(CodecError) {
         if width > limits.maxWidth || height > limits.maxHeight {
             throw CodecError(.tooLarge, "the image is \(width)x\(height) pixels; the limit is \(limits.maxWidth)x\(limits.maxHeight)")
         }

@@ -1,29 +1,3 @@
-/// The module a function belongs to, by its data-processing role (see DESIGN.md).
-public enum FunctionModule: String, Codable, Sendable, CaseIterable {
-    case processor, models, checker, service
-}
-
-/// A function's name in the config, its module and a one-line summary.
-public struct FunctionDescriptor: Sendable {
-    /// The name that `config/pipeline.yaml` uses, such as `resize`.
-    public let name: String
-    public let module: FunctionModule
-    public let summary: String
-
-    public init(name: String, module: FunctionModule, summary: String) {
-        self.name = name
-        self.module = module
-        self.summary = summary
-    }
-}
-
-/// What a step's run ended with, short of an error.
-public enum StepStatus: Sendable, Hashable {
-    case ok
-    /// The input is unfit: a final answer, not a failure. Only Checker functions say this.
-    case rejected([Reason])
-}
-
 /// A function that a pipeline step runs.
 ///
 /// A function is built once, at config load, from its step in the config: the initializer
