@@ -107,9 +107,14 @@ let package = Package(
             ],
             path: "bench/Sources/GradelineBench"
         ),
+        // PNG writers for the tests, hostile files included, shared by the test targets.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "CoreTests",
-            dependencies: ["Core", "CPNG", "Inference"]
+            dependencies: ["Core", "CPNG", "Inference", "TestSupport"]
         ),
         .testTarget(
             name: "InferenceTests",
@@ -121,6 +126,7 @@ let package = Package(
                 "Core",
                 "Fleet",
                 "Messaging",
+                "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -21,7 +21,10 @@ mkdir -p "$build/modules/CPNG" "$out"
 core_files=(
     Sources/Core/Codec/PNG.swift
     Sources/Core/Contracts/Base64.swift
+    Sources/Core/Contracts/Echo.swift
     Sources/Core/Contracts/Job.swift
+    Sources/Core/Contracts/RFC3339.swift
+    Sources/Core/Contracts/StrictJSON.swift
     Sources/Core/Dataset/*.swift
     Sources/Core/Pipeline/Artifact.swift
     Sources/Core/Pipeline/FunctionDescriptor.swift

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Core
 
 /// Each check fires on inputs made to fail it, and stays quiet on the good sample photos.

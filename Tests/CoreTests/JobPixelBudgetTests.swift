@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Core
 
 @Suite("decode_image holds a job's sides to one pixel budget, checked before any pixels")

@@ -1,6 +1,7 @@
 import CPNG
 import Foundation
 import Testing
+import TestSupport
 @testable import Core
 
 @Suite("PNG bombs are refused quickly, without the memory or time they ask for")

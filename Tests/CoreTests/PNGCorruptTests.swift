@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Core
 
 @Suite("Corrupt and oversized PNGs are typed errors, never crashes")

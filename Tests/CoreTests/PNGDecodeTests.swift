@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Core
 
 /// One decode case: a colour type, a bit depth, interlacing and transparency.

@@ -3,6 +3,7 @@ import Fleet
 import Foundation
 import Messaging
 import Testing
+import TestSupport
 
 /// Hostile input and crashing jobs against a real RabbitMQ: one message, image or crash must
 /// never stall the fleet, lose a neighbour, or outlive a deadline (issue 9).
@@ -201,6 +202,49 @@ struct HardeningTests {
             for (key, value) in original {
                 #expect(headers[key] == value, "\(key): \(String(describing: headers[key])) != \(value)")
             }
+        }
+    }
+
+    @Test("PNG bombs get a failed result within 2 s and grow the worker by under 300 MB")
+    func pngBombs() async throws {
+        try await FleetHarness.with { harness in
+            let worker = try harness.startWorker("w1")
+            try await harness.waitForLog("w1", containing: "connected to the broker", count: 2)
+            var bombs = ["tEXt", "zTXt", "iTXt", "sPLT", "pCAL", "sCAL"].map { type in
+                (type, BombPNG.hugeChunk(type))
+            }
+            // 800 MB of zeros after the one row of a 1x1 image: about 5 MB on the wire, within
+            // the test fleet's 8 MiB message limit once in base64.
+            bombs.append(("zlib", BombPNG.inflatingPast(width: 1, height: 1, zeros: 800_000_000)))
+            let baseline = Self.residentBytes(of: worker.processIdentifier)
+            var peak = baseline
+            for (name, png) in bombs {
+                var job = harness.job("bomb-\(name)")
+                job.images[0].data = Base64.encode(png)
+                let submitted = ContinuousClock.now
+                try await harness.submit([job])
+                while harness.allResults.first(where: { $0.jobID == job.jobID }) == nil {
+                    peak = max(peak, Self.residentBytes(of: worker.processIdentifier))
+                    #expect(ContinuousClock.now - submitted < .seconds(2), "\(name): no result within 2 s")
+                    guard ContinuousClock.now - submitted < .seconds(10) else { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                let result = harness.allResults.first { $0.jobID == job.jobID }
+                #expect(result?.status == "failed", "\(name)")
+                #expect(result?.error?.code == "image.corrupt", "\(name): \(result?.error?.message ?? "")")
+            }
+            #expect(peak - baseline < 300 << 20, "grew by \((peak - baseline) >> 20) MiB")
+            print("png bombs: worker and children grew by \((peak - baseline) >> 20) MiB at most")
+        }
+    }
+
+    /// Resident bytes of a process and its children.
+    static func residentBytes(of pid: Int32) -> Int {
+        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return ([pid] + children.split(separator: " ").compactMap { Int32($0) }).reduce(0) { total, process in
+            guard let text = try? String(contentsOfFile: "/proc/\(process)/statm", encoding: .utf8),
+                  let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return total }
+            return total + pages * Int(sysconf(Int32(_SC_PAGESIZE)))
         }
     }
 }

@@ -89,7 +89,7 @@ final class FleetHarness: Sendable {
     /// relative model paths resolve).
     init(pipeline: String = FleetHarness.testPipeline, concurrency: Int = 1, retryDelaysMs: [Int] = [200, 400],
          deliveryLimit: Int = 5, maxMessageBytes: Int = 8 << 20, shutdownDeadlineSeconds: Double = 20,
-         jobTimeoutSeconds: Double = 60, maxCrashes: Int = 2) async throws {
+         jobTimeoutSeconds: Double = 60, maxCrashes: Int = 2, heartbeatSeconds: Int = 30) async throws {
         let url = try TestBroker.url
         guard FileManager.default.isExecutableFile(atPath: Self.binary("gradeline-worker")) else {
             throw HarnessError("\(Self.binary("gradeline-worker")) is missing: run swift build first")
@@ -117,7 +117,7 @@ final class FleetHarness: Sendable {
         settingsFile = directory.appendingPathComponent("worker.yaml")
         let topology = settings.topology
         try """
-            amqp: {url: "\(url)"}
+            amqp: {url: "\(url)", heartbeat_seconds: \(heartbeatSeconds)}
             worker: {concurrency: \(concurrency), pipeline: "\(pipelineFile.path)", shutdown_deadline_seconds: \(shutdownDeadlineSeconds), max_message_bytes: \(maxMessageBytes), job_timeout_seconds: \(jobTimeoutSeconds), max_crashes: \(maxCrashes)}
             retry: {delays_ms: \(retryDelaysMs), jitter: 0.2}
             topology: {jobs_exchange: \(topology.jobsExchange), jobs_queue: \(topology.jobsQueue), results_exchange: \(topology.resultsExchange), dead_exchange: \(topology.deadExchange), dead_queue: \(topology.deadQueue), retry_queue_prefix: \(topology.retryQueuePrefix), delivery_limit: \(deliveryLimit)}
@@ -164,12 +164,13 @@ final class FleetHarness: Sendable {
     /// Runs `body` with a new harness and always stops its workers and clients afterwards.
     static func with(pipeline: String = FleetHarness.testPipeline, concurrency: Int = 1, retryDelaysMs: [Int] = [200, 400],
                      deliveryLimit: Int = 5, maxMessageBytes: Int = 8 << 20, shutdownDeadlineSeconds: Double = 20,
-                     jobTimeoutSeconds: Double = 60, maxCrashes: Int = 2,
+                     jobTimeoutSeconds: Double = 60, maxCrashes: Int = 2, heartbeatSeconds: Int = 30,
                      _ body: (FleetHarness) async throws -> Void) async throws {
         let harness = try await FleetHarness(pipeline: pipeline, concurrency: concurrency, retryDelaysMs: retryDelaysMs,
                                              deliveryLimit: deliveryLimit, maxMessageBytes: maxMessageBytes,
                                              shutdownDeadlineSeconds: shutdownDeadlineSeconds,
-                                             jobTimeoutSeconds: jobTimeoutSeconds, maxCrashes: maxCrashes)
+                                             jobTimeoutSeconds: jobTimeoutSeconds, maxCrashes: maxCrashes,
+                                             heartbeatSeconds: heartbeatSeconds)
         do {
             try await body(harness)
         } catch {
@@ -183,7 +184,8 @@ final class FleetHarness: Sendable {
 
     /// Starts `gradeline-worker run` as a separate process named `name`.
     @discardableResult
-    func startWorker(_ name: String, concurrency: Int? = nil, pipeline: String? = nil) throws -> Process {
+    /// `amqpURL` replaces the settings file's broker (to go through a `TCPProxy`, say).
+    func startWorker(_ name: String, concurrency: Int? = nil, pipeline: String? = nil, amqpURL: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary("gradeline-worker"))
         var arguments = ["run", "--config", settingsFile.path]
@@ -193,7 +195,7 @@ final class FleetHarness: Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["GRADELINE_WORKER_ID"] = name
         environment["GRADELINE_LOG_LEVEL"] = "debug"
-        environment.removeValue(forKey: "GRADELINE_AMQP_URL")
+        environment["GRADELINE_AMQP_URL"] = amqpURL
         process.environment = environment
         process.currentDirectoryURL = Self.repository
         let log = directory.appendingPathComponent("\(name).log")

@@ -3,22 +3,36 @@
 ///
 /// It writes every colour type and bit depth, Adam7 interlacing, palettes with tRNS, and
 /// extra chunks; the zlib stream uses stored (uncompressed) blocks.
-struct TestPNG {
-    var width: Int
-    var height: Int
-    var bitDepth: Int
+public struct TestPNG {
+    public var width: Int
+    public var height: Int
+    public var bitDepth: Int
     /// 0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA.
-    var colorType: Int
+    public var colorType: Int
     /// Samples row by row, `channels` per pixel (palette: one index per pixel).
-    var samples: [Int]
-    var palette: [(UInt8, UInt8, UInt8)] = []
+    public var samples: [Int]
+    public var palette: [(UInt8, UInt8, UInt8)] = []
     /// The tRNS chunk's values: palette alphas, one gray value, or R, G, B.
-    var transparency: [Int]?
-    var interlaced = false
+    public var transparency: [Int]?
+    public var interlaced = false
     /// Chunks written after IHDR, as (type, data).
-    var extraChunks: [(String, [UInt8])] = []
+    public var extraChunks: [(String, [UInt8])] = []
 
-    var channels: Int {
+    public init(width: Int, height: Int, bitDepth: Int, colorType: Int, samples: [Int],
+                palette: [(UInt8, UInt8, UInt8)] = [], transparency: [Int]? = nil, interlaced: Bool = false,
+                extraChunks: [(String, [UInt8])] = []) {
+        self.width = width
+        self.height = height
+        self.bitDepth = bitDepth
+        self.colorType = colorType
+        self.samples = samples
+        self.palette = palette
+        self.transparency = transparency
+        self.interlaced = interlaced
+        self.extraChunks = extraChunks
+    }
+
+    public var channels: Int {
         switch colorType {
         case 0, 3: 1
         case 2: 3
@@ -27,9 +41,9 @@ struct TestPNG {
         }
     }
 
-    func sample(x: Int, y: Int, c: Int) -> Int { samples[(y * width + x) * channels + c] }
+    public func sample(x: Int, y: Int, c: Int) -> Int { samples[(y * width + x) * channels + c] }
 
-    func encode() -> [UInt8] {
+    public func encode() -> [UInt8] {
         var file: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         var header = Self.bigEndian(width) + Self.bigEndian(height)
         header += [UInt8(bitDepth), UInt8(colorType), 0, 0, interlaced ? 1 : 0]
@@ -88,16 +102,16 @@ struct TestPNG {
         }
     }
 
-    static func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+    public static func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
         let typeBytes = Array(type.utf8)
         return bigEndian(data.count) + typeBytes + data + bigEndian(Int(crc32(typeBytes + data)))
     }
 
-    static func bigEndian(_ value: Int) -> [UInt8] {
+    public static func bigEndian(_ value: Int) -> [UInt8] {
         [UInt8(value >> 24 & 0xff), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)]
     }
 
-    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+    public static func crc32(_ bytes: [UInt8]) -> UInt32 {
         var crc: UInt32 = 0xffff_ffff
         bytes.withUnsafeBufferPointer { buffer in
             for byte in buffer { crc = crcTable[Int((crc ^ UInt32(byte)) & 0xff)] ^ (crc >> 8) }
@@ -113,7 +127,7 @@ struct TestPNG {
     }
 
     /// A zlib stream of stored deflate blocks.
-    static func zlibStored(_ data: [UInt8]) -> [UInt8] {
+    public static func zlibStored(_ data: [UInt8]) -> [UInt8] {
         var out: [UInt8] = [0x78, 0x01]
         var offset = 0
         repeat {
@@ -134,10 +148,12 @@ struct TestPNG {
 }
 
 /// A small deterministic generator, so that test images are the same on every run.
-struct SplitMix64 {
-    var state: UInt64
+public struct SplitMix64 {
+    public var state: UInt64
 
-    mutating func next() -> UInt64 {
+    public init(state: UInt64) { self.state = state }
+
+    public mutating func next() -> UInt64 {
         state &+= 0x9e37_79b9_7f4a_7c15
         var z = state
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
@@ -145,5 +161,5 @@ struct SplitMix64 {
         return z ^ (z >> 31)
     }
 
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+    public mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }

@@ -1,16 +1,16 @@
 /// Hostile PNGs, built byte by byte with correct CRCs: chunks whose length field lies, and
 /// image data that inflates far past what the rows need.
-enum BombPNG {
-    static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+public enum BombPNG {
+    public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
     /// The IHDR chunk of a `width` x `height` 8-bit gray image.
-    static func header(width: Int, height: Int, interlaced: Bool = false) -> [UInt8] {
+    public static func header(width: Int, height: Int, interlaced: Bool = false) -> [UInt8] {
         TestPNG.chunk("IHDR", TestPNG.bigEndian(width) + TestPNG.bigEndian(height)
                       + [8, 0, 0, 0, interlaced ? 1 : 0])
     }
 
     /// A plausible start of each metadata chunk whose length a bomb can inflate.
-    static let chunkStarts: [String: [UInt8]] = [
+    public static let chunkStarts: [String: [UInt8]] = [
         "tEXt": Array("Comment\u{0}kiosk 7".utf8),
         "zTXt": Array("Comment\u{0}\u{0}".utf8) + [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
         "iTXt": Array("Comment\u{0}\u{0}\u{0}en\u{0}\u{0}kiosk".utf8),
@@ -21,7 +21,7 @@ enum BombPNG {
 
     /// A 1x1 gray PNG with a `type` chunk whose length field says 0x7FFFFFFF (2 GiB) while
     /// only a few bytes follow, then valid image data.
-    static func hugeChunk(_ type: String) -> [UInt8] {
+    public static func hugeChunk(_ type: String) -> [UInt8] {
         let data = chunkStarts[type] ?? Array("bomb".utf8)
         let typeBytes = Array(type.utf8)
         var file = signature + header(width: 1, height: 1)
@@ -33,7 +33,7 @@ enum BombPNG {
 
     /// A gray image whose one zlib stream holds its rows (every pixel `value`) and then
     /// `zeros` more zero bytes, with a correct checksum, split into IDAT chunks of `idatSize`.
-    static func inflatingPast(width: Int, height: Int, zeros: Int, idatSize: Int = 1 << 16,
+    public static func inflatingPast(width: Int, height: Int, zeros: Int, idatSize: Int = 1 << 16,
                               interlaced: Bool = false) -> [UInt8] {
         precondition(!interlaced || width * height == 1, "Adam7 rows are written for 1x1 only")
         let rows = (0..<height).flatMap { _ in [0] + [UInt8](repeating: 77, count: width) }
@@ -46,7 +46,7 @@ enum BombPNG {
 
     /// A 1x1 gray image whose zlib stream ends after its row, followed by IDAT chunks holding
     /// a second stream of `zeros` zero bytes.
-    static func trailingStream(zeros: Int) -> [UInt8] {
+    public static func trailingStream(zeros: Int) -> [UInt8] {
         var trailing = ZlibWriter()
         trailing.zeros(zeros)
         return signature + header(width: 1, height: 1)
@@ -55,7 +55,7 @@ enum BombPNG {
     }
 
     /// `stream` cut into IDAT chunks of at most `size` bytes.
-    static func idat(_ stream: [UInt8], size: Int) -> [UInt8] {
+    public static func idat(_ stream: [UInt8], size: Int) -> [UInt8] {
         stride(from: 0, to: stream.count, by: size).flatMap { start in
             TestPNG.chunk("IDAT", Array(stream[start..<min(start + size, stream.count)]))
         }
@@ -64,7 +64,7 @@ enum BombPNG {
 
 /// A zlib stream of one fixed-Huffman deflate block: literals, then runs of zeros said as
 /// copies of length 258 at distance 1, 13 bits each (a ratio near 160:1 per match).
-struct ZlibWriter {
+public struct ZlibWriter {
     private var bytes: [UInt8] = [0x78, 0x01]
     private var bitBuffer: UInt32 = 0
     private var bitCount = 0
@@ -72,13 +72,13 @@ struct ZlibWriter {
     private var adlerB: UInt32 = 0
     private var lastByte: UInt8?
 
-    init() {
+    public init() {
         write(1, bits: 1)  // BFINAL
         write(1, bits: 2)  // BTYPE 01: fixed Huffman codes
     }
 
     /// Appends `values` as literals.
-    mutating func literals(_ values: [UInt8]) {
+    public mutating func literals(_ values: [UInt8]) {
         for value in values {
             // Fixed codes: 0-143 are 8 bits from 0x30, 144-255 are 9 bits from 0x190.
             if value < 144 { huffman(0x30 + UInt32(value), bits: 8) } else { huffman(0x190 + UInt32(value) - 144, bits: 9) }
@@ -89,7 +89,7 @@ struct ZlibWriter {
     }
 
     /// Appends `count` zero bytes, mostly as 258-byte copies of the byte before.
-    mutating func zeros(_ count: Int) {
+    public mutating func zeros(_ count: Int) {
         var left = count
         if lastByte != 0, left > 0 {
             literals([0])
@@ -114,7 +114,7 @@ struct ZlibWriter {
     }
 
     /// Ends the block and appends the Adler-32 checksum.
-    mutating func finish() -> [UInt8] {
+    public mutating func finish() -> [UInt8] {
         huffman(0, bits: 7)  // end of block, symbol 256
         if bitCount > 0 { write(0, bits: 8 - bitCount) }
         return bytes + TestPNG.bigEndian(Int(adlerB << 16 | adlerA))
@@ -154,7 +154,7 @@ struct ZlibWriter {
 
 extension Array {
     /// The array's elements, `count` times over.
-    func repeated(_ count: Int) -> [Element] {
+    public func repeated(_ count: Int) -> [Element] {
         var out: [Element] = []
         out.reserveCapacity(self.count * count)
         for _ in 0..<count { out += self }
