@@ -238,6 +238,32 @@ struct HardeningTests {
         }
     }
 
+    @Test("a dead letter that no queue takes does not get its job acked; the job comes back until the queue is there")
+    func unroutableDeadLetter() async throws {
+        try await FleetHarness.with(deliveryLimit: 50) { harness in
+            try harness.startWorker("w1")
+            try await harness.waitForLog("w1", containing: "connected to the broker", count: 2)
+            let topology = harness.settings.topology
+            try TestBroker.ctl(["delete_queue", topology.deadQueue])
+            try TestBroker.ctl(["delete_queue", topology.deadWatchQueue])
+            let job = harness.job("nowhere", fault: "fatal")
+            try await harness.submit([job])
+            // Each time: the dead letter comes back unroutable, and the job is delivered again.
+            try await harness.waitForLog("w1", containing: "a retry or dead letter reached no queue", count: 2,
+                                         timeout: .seconds(30))
+            // A worker that starts declares the queue again, and the job ends where it belongs.
+            try harness.startWorker("w2")
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !harness.log("w1").contains("job dead-lettered") && !harness.log("w2").contains("job dead-lettered") {
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("the job was never dead-lettered once the queue was back")
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
     /// Resident bytes of a process and its children.
     static func residentBytes(of pid: Int32) -> Int {
         let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
