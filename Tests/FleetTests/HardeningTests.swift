@@ -114,6 +114,21 @@ struct HardeningTests {
         }
     }
 
+    @Test("a job whose process grows past max_job_rss_bytes fails with memory_limit; the next job is graded")
+    func memoryLimit() async throws {
+        try await FleetHarness.with(maxJobRSSBytes: 256 << 20) { harness in
+            try harness.startWorker("w1")
+            let hungry = harness.job("hungry", fault: "alloc:700")
+            let next = harness.job("after")
+            try await harness.submit([hungry, next])
+            let results = try await harness.results(for: [hungry.jobID, next.jobID], timeout: .seconds(30))
+            let result = try #require(results[hungry.jobID])
+            #expect(result.error?.code == JobHandler.FailureCode.memoryLimit, "\(result.error?.message ?? "")")
+            #expect(result.error?.retriable == false)
+            #expect(results[next.jobID]?.status == "graded")
+        }
+    }
+
     @Test("SIGTERM with a job running past the deadline: exit within deadline + 2 s, and the job is answered later")
     func sigtermDeadline() async throws {
         try await FleetHarness.with(shutdownDeadlineSeconds: 2) { harness in
@@ -154,6 +169,29 @@ struct HardeningTests {
             let took = ContinuousClock.now - signalled
             #expect(took < .seconds(3), "exited after \(took): \(harness.log("w1").suffix(1500))")
             try TestBroker.ctl(["set_vm_memory_high_watermark", "0.4"])
+            try harness.startWorker("w2")
+            let results = try await harness.results(for: [job.jobID], timeout: .seconds(60))
+            #expect(results[job.jobID]?.status == "graded", "the job was not lost")
+        }
+    }
+
+    @Test("SIGTERM while the broker is down: exit within deadline + 2 s, and the job is answered once it is back")
+    func sigtermBrokerDown() async throws {
+        try await FleetHarness.with(shutdownDeadlineSeconds: 1) { harness in
+            let worker = try harness.startWorker("w1")
+            try await harness.waitForLog("w1", containing: "connected to the broker", count: 2)
+            let job = harness.job("down", fault: "sleep:1500")
+            try await harness.submit([job])
+            try await harness.waitForLog("w1", containing: "job started")
+            try TestBroker.ctl(["stop_app"])
+            defer { try? TestBroker.ctl(["start_app"]) }
+            try await harness.waitForLog("w1", containing: "lost the broker connection", timeout: .seconds(20))
+            let signalled = ContinuousClock.now
+            worker.terminate()
+            worker.waitUntilExit()
+            let took = ContinuousClock.now - signalled
+            #expect(took < .seconds(3), "exited after \(took): \(harness.log("w1").suffix(1500))")
+            try TestBroker.ctl(["start_app"])
             try harness.startWorker("w2")
             let results = try await harness.results(for: [job.jobID], timeout: .seconds(60))
             #expect(results[job.jobID]?.status == "graded", "the job was not lost")

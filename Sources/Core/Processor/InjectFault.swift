@@ -8,7 +8,8 @@ import Foundation
 /// - `retriable_until:N`: a passing failure on attempts before N, then success;
 /// - `fatal`: a lasting failure, which goes straight to the dead-letter queue;
 /// - `sleep:MS`: a slow job, for shutdown and crash tests;
-/// - `crash`: kills the process, for the delivery-limit test.
+/// - `crash`: kills the process, for the crash-isolation tests;
+/// - `alloc:MB`: takes and touches MB mebibytes for two seconds, for the memory-limit test.
 public struct InjectFault: PipelineFunction {
     public static let descriptor = FunctionDescriptor(
         name: "inject_fault", module: .processor,
@@ -34,9 +35,13 @@ public struct InjectFault: PipelineFunction {
             Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
         case ("crash", _):
             fatalError("inject_fault: crash requested by job \(request.jobID)")
+        case ("alloc", let mebibytes?) where (1...65_536).contains(mebibytes):
+            let held = [UInt8](repeating: 1, count: mebibytes << 20)
+            Thread.sleep(forTimeInterval: 2)
+            withExtendedLifetime(held) {}
         default:
             throw PipelineError(.invalidInput, "inject_fault: unknown fault '\(Echo.clip(fault))'; use retriable, "
-                                + "retriable_until:N, fatal, sleep:MS or crash")
+                                + "retriable_until:N, fatal, sleep:MS, crash or alloc:MB")
         }
         return .ok
     }
