@@ -133,12 +133,17 @@ public final class WorkerService: ServiceLifecycle.Service {
             plan = handler.plan(forDeadLettered: delivery)
         } else {
             let job = ChildJob(body: delivery.body, messageID: delivery.properties.messageID,
-                               attempt: handler.attempt(of: delivery), redelivered: handler.redelivered(delivery))
+                               attempt: handler.attempt(of: delivery), redelivered: handler.redelivered(delivery),
+                               stillWanted: { consumer.isCurrent(delivery) })
             let startLogger = logger
             switch await pool.run(job, onStart: { startLogger.debug("job started") }) {
             case .abandoned:
-                logger.notice("job stopped at the shutdown deadline; it is left for redelivery")
-                if consumer.isCurrent(delivery) { consumer.nack(delivery, requeue: true) }
+                if consumer.isCurrent(delivery) {
+                    logger.notice("job not finished before the shutdown deadline; it goes back to the queue")
+                    consumer.nack(delivery, requeue: true)
+                } else {
+                    logger.notice("job not run: its connection was lost, and the broker delivers it again")
+                }
                 return
             case .died(let failure):
                 finishedAt = .now

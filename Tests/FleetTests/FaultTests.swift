@@ -104,4 +104,23 @@ struct FaultTests {
             print("fault latency 200 ms: \(ledger) in \(ContinuousClock.now - started)")
         }
     }
+
+    @Test("deliveries that waited while their connection was lost are not started; the broker's redeliveries are")
+    func staleDeliveries() async throws {
+        try await withProxy { harness, proxy, url in
+            try harness.startWorker("w1", concurrency: 1, amqpURL: url)
+            try await harness.waitForLog("w1", containing: "connected to the broker", count: 2)
+            let jobs = (0..<3).map { harness.job("stale-\($0)", fault: "sleep:1500") }
+            try await harness.submit(jobs)
+            try await harness.waitForLog("w1", containing: "job started")
+            try await Task.sleep(for: .milliseconds(300))  // the second delivery is waiting for the child
+            proxy.resetAll()
+            _ = try await harness.results(for: jobs.map(\.jobID), timeout: .seconds(60))
+            let started = harness.log("w1").components(separatedBy: "job started").count - 1
+            // The first job runs again (its ack went down with the connection), then the other two.
+            #expect(started == 4, "\(started) runs for 3 jobs: \(harness.log("w1").suffix(2000))")
+            #expect(harness.log("w1").contains("its connection was lost"))
+            print("fault stale deliveries: \(started) runs for 3 jobs; \(harness.ledger(jobs.map(\.jobID)))")
+        }
+    }
 }

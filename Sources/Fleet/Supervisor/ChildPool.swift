@@ -8,10 +8,15 @@ import Synchronization
 public struct ChildJob: Sendable {
     var header: ChildJobHeader
     var body: [UInt8]
+    /// Asked just before a child takes the job: false skips it (`.abandoned`), for a delivery
+    /// whose connection was lost while it waited and that the broker will deliver again.
+    var stillWanted: @Sendable () -> Bool
 
-    public init(body: [UInt8], messageID: String?, attempt: Int, redelivered: Bool) {
+    public init(body: [UInt8], messageID: String?, attempt: Int, redelivered: Bool,
+                stillWanted: @escaping @Sendable () -> Bool = { true }) {
         header = ChildJobHeader(messageID: messageID, attempt: attempt, redelivered: redelivered)
         self.body = body
+        self.stillWanted = stillWanted
     }
 }
 
@@ -21,7 +26,8 @@ public enum ChildOutcome: Sendable {
     case result([UInt8], finishedAt: ContinuousClock.Instant)
     /// The child died, ran past the time limit or grew past the memory limit; it was replaced.
     case died(Failure)
-    /// The pool stopped (the shutdown deadline) before the job finished.
+    /// The pool stopped (the shutdown deadline) before the job finished, or the job was no
+    /// longer wanted when a child came free.
     case abandoned
 }
 
@@ -95,7 +101,6 @@ public final class ChildPool: Sendable {
                 if slot < 0 {
                     continuation.resume(returning: .abandoned)
                 } else {
-                    onStart()
                     slots[slot].assign(waiter)
                 }
             }
@@ -132,7 +137,6 @@ public final class ChildPool: Sendable {
             }
             return state.waiters.removeFirst()
         }
-        waiter?.onStart()
         return waiter
     }
 }
@@ -193,7 +197,7 @@ private final class Slot: @unchecked Sendable {
             var work = mailbox.withLock { box in defer { box = nil }; return box }
             if work == nil, stopping.load(ordering: .relaxed) { return }
             while let waiter = work {
-                let outcome = run(waiter.job)
+                let outcome = run(waiter)
                 waiter.continuation.resume(returning: outcome)
                 if stopping.load(ordering: .relaxed) { return }
                 if child == nil { try? spawn() }
@@ -231,7 +235,10 @@ private final class Slot: @unchecked Sendable {
         return how
     }
 
-    private func run(_ job: ChildJob) -> ChildOutcome {
+    private func run(_ waiter: ChildPool.Waiter) -> ChildOutcome {
+        let job = waiter.job
+        guard job.stillWanted() else { return .abandoned }
+        waiter.onStart()
         if child == nil {
             do { try spawn() } catch {
                 return .died(Failure(stage: "worker", code: "worker_start", message: "\(error)", retriable: true))
