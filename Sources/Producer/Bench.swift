@@ -31,6 +31,9 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The pipeline config of the plain loop; match the workers'.", valueName: "file"))
     var pipeline = "config/pipeline.yaml"
 
+    @Flag(name: .long, help: "Only the fleet: skip the plain loop (for soaks, where only the workers matter).")
+    var fleetOnly = false
+
     @OptionGroup var broker: BrokerOptions
 
     func run() async throws {
@@ -58,20 +61,24 @@ struct Bench: AsyncParsableCommand {
         var loopRates: [Double] = [], fleetRates: [Double] = [], p50s: [Double] = [], p99s: [Double] = []
         var loopCPUPerJob: [Double] = []
         // One warm-up job each way, so that neither side pays for first-touch costs in a round.
-        _ = handler.handle(Delivery(body: try FleetClients.jobMessage(templates[0], topology: settings.topology).body,
-                                    properties: MessageProperties(messageID: "warm")))
+        if !fleetOnly {
+            _ = handler.handle(Delivery(body: try FleetClients.jobMessage(templates[0], topology: settings.topology).body,
+                                        properties: MessageProperties(messageID: "warm")))
+        }
         _ = try await fleetRound(jobs: 1, templates: templates, round: -1, publisher: publisher, arrivals: arrivals, settings: settings)
         for round in 0..<rounds {
-            let cpuBefore = Self.processCPUSeconds()
-            loopRates.append(try loopRound(handler: handler, templates: templates, settings: settings))
-            loopCPUPerJob.append((Self.processCPUSeconds() - cpuBefore) * 1000 / Double(jobs))
+            if !fleetOnly {
+                let cpuBefore = Self.processCPUSeconds()
+                loopRates.append(try loopRound(handler: handler, templates: templates, settings: settings))
+                loopCPUPerJob.append((Self.processCPUSeconds() - cpuBefore) * 1000 / Double(jobs))
+            }
             let (rate, p50, p99) = try await fleetRound(jobs: jobs, templates: templates, round: round,
                                                         publisher: publisher, arrivals: arrivals, settings: settings)
             fleetRates.append(rate)
             p50s.append(p50)
             p99s.append(p99)
             print(String(format: "round %d: plain loop %.2f jobs/s, fleet %.2f jobs/s, latency p50 %.0f ms p99 %.0f ms",
-                         round + 1, loopRates.last!, rate, p50, p99))
+                         round + 1, loopRates.last ?? 0, rate, p50, p99))
         }
         listening.cancel()
         await publisher.shutdown()
