@@ -77,13 +77,18 @@ struct Bench: AsyncParsableCommand {
             fleetRates.append(rate)
             p50s.append(p50)
             p99s.append(p99)
-            print(String(format: "round %d: plain loop %.2f jobs/s, fleet %.2f jobs/s, latency p50 %.0f ms p99 %.0f ms",
-                         round + 1, loopRates.last ?? 0, rate, p50, p99))
+            let loopPart = loopRates.last.map { String(format: "plain loop %.2f jobs/s, ", $0) } ?? ""
+            print("round \(round + 1): " + loopPart
+                  + String(format: "fleet %.2f jobs/s, latency p50 %.0f ms p99 %.0f ms", rate, p50, p99))
         }
         listening.cancel()
         await publisher.shutdown()
         await listener.shutdown()
         let loop = Self.median(loopRates), fleet = Self.median(fleetRates)
+        if fleetOnly {
+            print(String(format: "median: fleet %.2f jobs/s, p50 %.0f ms, p99 %.0f ms", fleet, Self.median(p50s), Self.median(p99s)))
+            return
+        }
         print(String(format: "median: fleet %.2f jobs/s, p50 %.0f ms, p99 %.0f ms; plain loop %.2f jobs/s",
                      fleet, Self.median(p50s), Self.median(p99s), loop))
         print(String(format: "fleet overhead: %.1f%% (loop jobs/s / fleet jobs/s - 1; goal <= 5%%)", (loop / fleet - 1) * 100))
