@@ -150,6 +150,24 @@ struct HardeningTests {
         }
     }
 
+    @Test("SIGTERM to the whole group, as systemd sends it, lets the running job finish: it is not a crash")
+    func sigtermToEveryProcess() async throws {
+        try await FleetHarness.with { harness in
+            let worker = try harness.startWorker("w1")
+            let job = harness.job("group", fault: "sleep:1500")
+            try await harness.submit([job])
+            try await harness.waitForLog("w1", containing: "job started")
+            let pids = FleetHarness.children(of: worker.processIdentifier)
+            #expect(!pids.isEmpty, "the worker has pipeline processes")
+            for pid in pids { kill(pid, SIGTERM) }
+            worker.terminate()
+            worker.waitUntilExit()
+            #expect(worker.terminationStatus == 0)
+            let results = try await harness.results(for: [job.jobID], timeout: .seconds(10))
+            #expect(results[job.jobID]?.status == "graded", "\(results[job.jobID]?.error?.message ?? "")")
+        }
+    }
+
     @Test("SIGTERM while the broker blocks publishers: exit within deadline + 2 s")
     func sigtermBlockedBroker() async throws {
         try await FleetHarness.with(shutdownDeadlineSeconds: 1) { harness in
@@ -304,8 +322,7 @@ struct HardeningTests {
 
     /// Resident bytes of a process and its children.
     static func residentBytes(of pid: Int32) -> Int {
-        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
-        return ([pid] + children.split(separator: " ").compactMap { Int32($0) }).reduce(0) { total, process in
+        ([pid] + FleetHarness.children(of: pid)).reduce(0) { total, process in
             guard let text = try? String(contentsOfFile: "/proc/\(process)/statm", encoding: .utf8),
                   let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return total }
             return total + pages * Int(sysconf(Int32(_SC_PAGESIZE)))

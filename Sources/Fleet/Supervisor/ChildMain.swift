@@ -11,6 +11,11 @@ public enum ChildMain {
     public static func run(load: () throws -> JobHandler) -> Never {
         // Anything a library prints must not reach the frame channel or the terminal's stdout.
         dup2(2, 1)
+        // The supervisor alone decides when a child ends. systemd's stop (which signals the
+        // whole control group) or a Ctrl-C (the whole process group) must not kill a child in
+        // the middle of a job: the supervisor would count that as the job crashing it.
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
         var channel = ChildChannel(input: ChildProcess.childInput, output: ChildProcess.childOutput)
         let handler: JobHandler
         do {

@@ -211,6 +211,16 @@ final class FleetHarness: Sendable {
 
     func worker(_ name: String) -> Process? { workers.withLock { $0[name] } }
 
+    /// The processes `pid` started, from every one of its threads (the supervisor starts its
+    /// pipeline processes from several).
+    static func children(of pid: Int32) -> [Int32] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { task in
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? "")
+                .split(separator: " ").compactMap { Int32($0) }
+        }
+    }
+
     /// The worker's log, for failure messages.
     func log(_ name: String) -> String {
         (try? String(contentsOf: directory.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
