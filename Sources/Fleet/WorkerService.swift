@@ -23,6 +23,8 @@ public final class WorkerService: ServiceLifecycle.Service {
     private let inFlight = Mutex(0)
     /// When shutdown began; the deadline counts from here.
     private let shutdownStarted = Mutex<ContinuousClock.Instant?>(nil)
+    /// The pool, for the last-resort exit to stop its children first.
+    private let runningPool = Mutex<ChildPool?>(nil)
 
     public init(settings: WorkerConfiguration, pipeline: PipelineConfig, launch: ChildPool.Launch, logger: Logger) {
         self.settings = settings
@@ -43,6 +45,7 @@ public final class WorkerService: ServiceLifecycle.Service {
         let pool = ChildPool(size: concurrency, launch: launch, timeout: settings.jobTimeoutSeconds,
                              maxResidentBytes: settings.maxJobRSSBytes, logger: logger)
         try await pool.start()
+        runningPool.withLock { $0 = pool }
 
         var consumerConfiguration = AMQPClient.Configuration(url: url, name: "\(settings.workerID)/consume")
         consumerConfiguration.confirms = false
@@ -110,10 +113,12 @@ public final class WorkerService: ServiceLifecycle.Service {
         }
         guard first else { return }
         let logger = logger
-        let thread = Thread {
+        let thread = Thread { [self] in
             Thread.sleep(forTimeInterval: deadline + 1.5)
             logger.error("shutdown overran its deadline; exiting now")
-            exit(0)
+            self.runningPool.withLock { $0 }?.stop()
+            // _exit, not exit: atexit handlers could wait on the very thing that is stuck.
+            _exit(0)
         }
         thread.name = "gradeline-shutdown-deadline"
         thread.start()
