@@ -99,13 +99,15 @@ public struct JobHandler: Sendable {
     ///
     /// A crash is counted in the message itself (`x-gradeline-crashes`), so that every worker
     /// of the fleet sees the count: below `max_crashes` the job goes back to the work queue,
-    /// and at the limit it is answered `failed` and dead-lettered with its context. A timeout
-    /// or memory failure takes the ordinary retry path.
+    /// and at the limit it is answered `failed` and dead-lettered with its context. The count
+    /// is clamped to `0...max_crashes`, so a forged header can neither loop nor overflow. A
+    /// timeout takes the ordinary retry path; a memory failure is lasting (dead-lettered).
     public func plan(for delivery: Delivery, workerFailure failure: Failure) -> Plan {
         let attempt = attempt(of: delivery)
         let jobID = jobID(body: delivery.body, messageID: delivery.properties.messageID)
         if failure.code == FailureCode.workerCrashed {
-            let crashes = Int(clamping: delivery.properties.headers[Headers.crashes]?.integer ?? 0) + 1
+            let counted = delivery.properties.headers[Headers.crashes]?.integer ?? 0
+            let crashes = Int(min(max(counted, 0), Int64(settings.maxCrashes))) + 1
             if crashes < settings.maxCrashes {
                 return Plan(disposition: .crashed(count: crashes), result: nil,
                             messages: [crashRequeue(delivery, jobID: jobID, crashes: crashes, failure: failure)])

@@ -44,8 +44,19 @@ public final class WorkerService: ServiceLifecycle.Service {
         let concurrency = settings.concurrency
         let pool = ChildPool(size: concurrency, launch: launch, timeout: settings.jobTimeoutSeconds,
                              maxResidentBytes: settings.maxJobRSSBytes, logger: logger)
-        try await pool.start()
         runningPool.withLock { $0 = pool }
+        // Loading the models can take a while; a SIGTERM meanwhile stops it and ends the run.
+        do {
+            try await withGracefulShutdownHandler {
+                try await pool.start()
+            } onGracefulShutdown: {
+                self.beginShutdown(deadline: self.settings.shutdownDeadlineSeconds)
+                pool.stop()
+            }
+        } catch where Task.isShuttingDownGracefully {
+            logger.info("stopped while starting")
+            return
+        }
 
         var consumerConfiguration = AMQPClient.Configuration(url: url, name: "\(settings.workerID)/consume")
         consumerConfiguration.confirms = false
@@ -153,14 +164,8 @@ public final class WorkerService: ServiceLifecycle.Service {
             case .died(let failure):
                 finishedAt = .now
                 plan = handler.plan(for: delivery, workerFailure: failure)
-            case .result(let json, let finished):
+            case .result(let result, let finished):
                 finishedAt = finished
-                guard let result = try? GradingResult.parse(json) else {
-                    plan = handler.plan(for: delivery, workerFailure: Failure(
-                        stage: "worker", code: "worker_protocol", message: "the pipeline process sent a result that does not parse",
-                        retriable: false))
-                    break
-                }
                 plan = handler.plan(for: delivery, result: result)
             }
         }

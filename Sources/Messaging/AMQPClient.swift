@@ -234,7 +234,10 @@ final class WakePipe: Sendable {
     init() {
         var ends: [Int32] = [0, 0]
         precondition(pipe(&ends) == 0, "pipe() failed: \(errno)")
-        for end in ends { _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK) }
+        for end in ends {
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)  // never inherited by a pipeline process
+        }
         readEnd = ends[0]
         writeEnd = ends[1]
     }

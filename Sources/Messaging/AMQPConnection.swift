@@ -12,7 +12,7 @@ final class AMQPConnection {
         /// A publisher confirm: `ack` false is a nack.
         case confirm(tag: UInt64, multiple: Bool, ack: Bool)
         /// A mandatory message no queue took; a confirm for it follows.
-        case returned(messageID: String?, reason: String)
+        case returned(messageID: String?, exchange: String, routingKey: String, reason: String)
         case blocked(String)
         case unblocked
         /// The broker cancelled a consumer (its queue was deleted, say).
@@ -124,6 +124,7 @@ final class AMQPConnection {
         let strings = CStrings()
         defer { withExtendedLifetime(strings) {} }
         let table = AMQPTable(arguments)
+        defer { withExtendedLifetime(table) {} }  // rabbitmq-c reads the table's memory in the call
         let ok = amqp_queue_declare(state, channel, strings.bytes(name), 0, durable ? 1 : 0,
                                     exclusive ? 1 : 0, autoDelete ? 1 : 0, table.view)
         try AMQPError.check(amqp_get_rpc_reply(state), "declaring queue '\(name)'")
@@ -190,6 +191,7 @@ final class AMQPConnection {
         var flags: UInt32 = UInt32(AMQP_BASIC_DELIVERY_MODE_FLAG)
         raw.delivery_mode = message.properties.persistent ? 2 : 1
         let headers = AMQPTable(message.properties.headers)
+        defer { withExtendedLifetime(headers) {} }  // rabbitmq-c reads the headers' memory in the call
         if !message.properties.headers.isEmpty {
             flags |= UInt32(AMQP_BASIC_HEADERS_FLAG)
             raw.headers = headers.view
@@ -286,7 +288,8 @@ final class AMQPConnection {
             var message = amqp_message_t()
             try AMQPError.check(amqp_read_message(state, channel, &message, 0), "reading a returned message")
             defer { amqp_destroy_message(&message) }
-            return .returned(messageID: MessageProperties(message.properties).messageID, reason: reason)
+            return .returned(messageID: MessageProperties(message.properties).messageID, exchange: string(returned.exchange),
+                             routingKey: string(returned.routing_key), reason: reason)
         case crabbitmq_basic_cancel:
             let cancel = method.decoded.assumingMemoryBound(to: amqp_basic_cancel_t.self).pointee
             return .consumerCancelled(string(cancel.consumer_tag))

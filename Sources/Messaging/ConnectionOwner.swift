@@ -188,8 +188,15 @@ struct ConnectionOwner {
                     pending.continuation.resume(returning: .confirmed)
                 }
             }
-        case .returned(let messageID, let reason):
-            if let tag = unconfirmed.filter({ $0.value.message.properties.messageID == messageID }).keys.min() {
+        case .returned(let messageID, let exchange, let routingKey, let reason):
+            // Copies of one job (a retry, a dead letter) share its message id; the route tells
+            // them apart, and the broker returns a message before it confirms it.
+            let candidates = unconfirmed.filter {
+                let message = $0.value.message
+                return message.properties.messageID == messageID && message.exchange == exchange
+                    && message.routingKey == routingKey && $0.value.returnedReason == nil
+            }
+            if let tag = candidates.keys.min() {
                 unconfirmed[tag]?.returnedReason = reason
             }
             logger.warning("the broker returned an unroutable message", metadata: ["reason": "\(reason)"])
@@ -214,7 +221,9 @@ struct ConnectionOwner {
         guard case .closing(let deadline) = lifecycle else { return false }
         let drained = outboxEmpty && unconfirmed.isEmpty
         guard drained || connection == nil || ContinuousClock.now >= deadline else { return false }
-        // Past the deadline the close handshake is skipped: the broker may not be reading.
+        // Acks queued just before shutdown still go out; past the deadline the close handshake
+        // is skipped, since the broker may not be reading.
+        if drained, let connection { try? runCommands(on: connection) }
         if drained { connection?.close() } else { connection?.abandon() }
         connection = nil
         let error = AMQPError(.shutdown, "the \(client.configuration.name) client shut down before the broker confirmed")

@@ -18,6 +18,7 @@ final class SocketWatchdog: Sendable {
         var descriptor: Int32
         var lastProgress: ContinuousClock.Instant
         var queued: Int32
+        var received: Int32
     }
 
     private let armed = Mutex<Armed?>(nil)
@@ -37,7 +38,10 @@ final class SocketWatchdog: Sendable {
     /// Watches `descriptor` until `disarm`.
     func arm(_ descriptor: Int32) {
         guard descriptor >= 0 else { return }
-        armed.withLock { $0 = Armed(descriptor: descriptor, lastProgress: .now, queued: Self.queued(descriptor)) }
+        armed.withLock {
+            $0 = Armed(descriptor: descriptor, lastProgress: .now, queued: Self.queued(descriptor),
+                       received: Self.received(descriptor))
+        }
     }
 
     func disarm() { armed.withLock { $0 = nil } }
@@ -54,10 +58,13 @@ final class SocketWatchdog: Sendable {
                 guard var current = state else { return nil }
                 let now = ContinuousClock.now
                 let queued = Self.queued(current.descriptor)
+                let received = Self.received(current.descriptor)
                 // Bytes left the send queue (or it is empty and the call waits on a read, which
-                // rabbitmq-c bounds itself): that is progress.
-                if queued != current.queued || queued == 0 {
+                // rabbitmq-c bounds itself), or bytes arrived (the broker's heartbeats while it
+                // blocks publishers on an alarm and stops reading): the peer is alive.
+                if queued != current.queued || queued == 0 || received != current.received {
                     current.queued = queued
+                    current.received = received
                     current.lastProgress = now
                     state = current
                     return nil
@@ -71,6 +78,12 @@ final class SocketWatchdog: Sendable {
                 onStall(stalledFor)
             }
         }
+    }
+
+    /// Bytes that arrived on the socket and were not read yet.
+    private static func received(_ descriptor: Int32) -> Int32 {
+        var count: Int32 = 0
+        return ioctl(descriptor, UInt(FIONREAD), &count) == 0 ? count : -1
     }
 
     /// Bytes in the socket's send queue not yet acknowledged by the peer.

@@ -65,8 +65,9 @@ struct Run: AsyncParsableCommand {
         try await group.run()
     }
 
-    /// This executable, for the child processes.
+    /// This executable, for the child processes: /proc/self/exe is the running image even when
+    /// a deploy has replaced the file on disk, so children always match their supervisor.
     static var executablePath: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        FileManager.default.fileExists(atPath: "/proc/self/exe") ? "/proc/self/exe" : CommandLine.arguments[0]
     }
 }

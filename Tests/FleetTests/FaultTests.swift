@@ -4,6 +4,7 @@ import Foundation
 import Messaging
 import Testing
 
+extension BrokerSuites {
 /// Network faults between workers and a real RabbitMQ, made by a TCP proxy written here: each
 /// ends with no job lost and a bounded time to recover.
 @Suite("Network faults through a TCP proxy, against a real RabbitMQ", .serialized)
@@ -126,4 +127,5 @@ struct FaultTests {
             print("fault stale deliveries: \(started) runs for 3 jobs; \(harness.ledger(jobs.map(\.jobID)))")
         }
     }
+}
 }

@@ -5,6 +5,7 @@ import Messaging
 import Synchronization
 import Testing
 
+extension BrokerSuites {
 /// The fleet against a real RabbitMQ that the test command starts. They run one at a time,
 /// since one of them restarts the broker.
 @Suite("Fleet end to end, against a real RabbitMQ", .serialized)
@@ -241,6 +242,7 @@ struct FleetEndToEndTests {
             #expect(results[job.jobID]?.status == "graded")
         }
     }
+}
 }
 
 /// A flag set once, from any task.

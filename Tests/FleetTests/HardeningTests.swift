@@ -5,6 +5,7 @@ import Messaging
 import Testing
 import TestSupport
 
+extension BrokerSuites {
 /// Hostile input and crashing jobs against a real RabbitMQ: one message, image or crash must
 /// never stall the fleet, lose a neighbour, or outlive a deadline (issue 9).
 @Suite("Fleet hardening, against a real RabbitMQ", .serialized)
@@ -173,13 +174,14 @@ struct HardeningTests {
         try await FleetHarness.with(shutdownDeadlineSeconds: 1) { harness in
             let worker = try harness.startWorker("w1")
             try await harness.waitForLog("w1", containing: "connected to the broker", count: 2)
-            let job = harness.job("blocked", fault: "sleep:1500")
+            let job = harness.job("blocked", fault: "sleep:3000")
             try await harness.submit([job])
             try await harness.waitForLog("w1", containing: "job started")
             try TestBroker.ctl(["set_vm_memory_high_watermark", "0.000001"])
             defer { try? TestBroker.ctl(["set_vm_memory_high_watermark", "0.4"]) }
-            // The job ends after 1.5 s; its result then waits on the blocked publisher.
-            try await Task.sleep(for: .seconds(3))
+            // The job ends after 3 s, the alarm long raised by then; its result then waits on
+            // the blocked publisher.
+            try await Task.sleep(for: .seconds(4.5))
             #expect(harness.allResults.isEmpty, "the broker held the result back")
             let signalled = ContinuousClock.now
             worker.terminate()
@@ -328,4 +330,5 @@ struct HardeningTests {
             return total + pages * Int(sysconf(Int32(_SC_PAGESIZE)))
         }
     }
+}
 }

@@ -4,6 +4,7 @@ import Messaging
 import Synchronization
 import Testing
 
+extension BrokerSuites {
 /// amqps:// through rabbitmq-c's TLS socket, against the test broker's TLS listener, whose
 /// certificate a private CA signed (scripts/rabbitmq.sh makes both).
 @Suite("TLS connections")
@@ -69,4 +70,5 @@ struct TLSTests {
         try await client.waitUntilConnected(timeout: .seconds(20))
         await client.shutdown()
     }
+}
 }

@@ -16,6 +16,15 @@ public enum ChildMain {
         // the middle of a job: the supervisor would count that as the job crashing it.
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
+        // A broker socket that another thread of the supervisor was still setting up when this
+        // child started (before rabbitmq-c marked it close-on-exec) must not live on here, or
+        // the broker would see the connection open after the supervisor dropped it. Only
+        // sockets: the runtime's own descriptors (epoll, eventfd) are left alone.
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for descriptor in open.compactMap({ Int32($0) }) where descriptor > ChildProcess.childOutput {
+            var status = stat()
+            if fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK { close(descriptor) }
+        }
         var channel = ChildChannel(input: ChildProcess.childInput, output: ChildProcess.childOutput)
         let handler: JobHandler
         do {

@@ -22,8 +22,9 @@ public struct ChildJob: Sendable {
 
 /// How a child's run of one job ended.
 public enum ChildOutcome: Sendable {
-    /// The child answered with a result (JSON), at `finishedAt`.
-    case result([UInt8], finishedAt: ContinuousClock.Instant)
+    /// The child answered with a result, at `finishedAt` (parsed on the pool's thread, not on
+    /// the cooperative pool that hands acks to the connection).
+    case result(GradingResult, finishedAt: ContinuousClock.Instant)
     /// The child died, ran past the time limit or grew past the memory limit; it was replaced.
     case died(Failure)
     /// The pool stopped (the shutdown deadline) before the job finished, or the job was no
@@ -228,11 +229,11 @@ private final class Slot: @unchecked Sendable {
     }
 
     private func retire(_ process: ChildProcess) -> String {
-        process.kill()
-        let how = process.reap()
-        child = nil
+        // Forget it before reaping, so that `stop` can never signal a reused pid.
         current.withLock { $0 = nil }
-        return how
+        child = nil
+        process.kill()
+        return process.reap()
     }
 
     private func run(_ waiter: ChildPool.Waiter) -> ChildOutcome {
@@ -240,6 +241,13 @@ private final class Slot: @unchecked Sendable {
         guard job.stillWanted() else { return .abandoned }
         waiter.onStart()
         if child == nil {
+            do { try spawn() } catch {
+                return .died(Failure(stage: "worker", code: "worker_start", message: "\(error)", retriable: true))
+            }
+        }
+        // A child that died while idle (the OOM killer, say) is replaced without blaming the job.
+        if let idle = child, idle.hasExited {
+            logger.warning("a pipeline process died while idle; starting another", metadata: ["how": "\(retire(idle))"])
             do { try spawn() } catch {
                 return .died(Failure(stage: "worker", code: "worker_start", message: "\(error)", retriable: true))
             }
@@ -292,7 +300,11 @@ private final class Slot: @unchecked Sendable {
             logger.notice("recycling a pipeline process above max_job_rss_bytes", metadata: ["child.pid": "\(process.pid)"])
             _ = retire(process)
         }
-        return .result(frame.payload, finishedAt: finished)
+        guard let result = try? GradingResult.parse(frame.payload) else {
+            return .died(Failure(stage: "worker", code: "worker_protocol",
+                                 message: "the pipeline process sent a result that does not parse", retriable: false))
+        }
+        return .result(result, finishedAt: finished)
     }
 }
 

@@ -79,6 +79,13 @@ final class ChildProcess: @unchecked Sendable {
         return "it was killed by signal \(signal) (\(name))"
     }
 
+    /// True when the child has ended (it stays unreaped until `reap`).
+    var hasExited: Bool {
+        var info = siginfo_t()
+        // WNOWAIT leaves it for `reap`; si_pid is 0 while the child runs.
+        return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._kill.si_pid != 0
+    }
+
     /// The child's resident memory in bytes, from /proc; 0 when it cannot be read.
     var residentBytes: Int {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/statm", encoding: .utf8) else { return 0 }
