@@ -137,17 +137,12 @@ struct HardeningTests {
             let slow = harness.job("slow", fault: "sleep:20000")
             try await harness.submit([slow])
             try await harness.waitForLog("w1", containing: "job started")
-            let signalled = ContinuousClock.now
-            first.terminate()
-            first.waitUntilExit()
-            let took = ContinuousClock.now - signalled
+            let took = harness.stopGracefully(first)
             #expect(took < .seconds(4), "exited after \(took)")
             #expect(harness.allResults.isEmpty, "the unfinished job was not answered")
-            // The next worker gets it again (the sleep is shorter for a redelivery: none; it finishes in 20 s).
-            try harness.startWorker("w2")
-            let results = try await harness.results(for: [slow.jobID], timeout: .seconds(60))
-            #expect(results[slow.jobID]?.status == "graded")
-            #expect(results[slow.jobID]?.redelivered == true)
+            let result = try await harness.resultFromNextWorker(for: slow)
+            #expect(result?.status == "graded")
+            #expect(result?.redelivered == true)
         }
     }
 
@@ -172,49 +167,33 @@ struct HardeningTests {
     @Test("SIGTERM while the broker blocks publishers: exit within deadline + 2 s")
     func sigtermBlockedBroker() async throws {
         try await FleetHarness.with(shutdownDeadlineSeconds: 1) { harness in
-            let worker = try harness.startWorker("w1")
-            try await harness.waitForLog("w1", containing: "connected to the broker", count: 2)
             let job = harness.job("blocked", fault: "sleep:3000")
-            try await harness.submit([job])
-            try await harness.waitForLog("w1", containing: "job started")
+            let worker = try await harness.startWorker("w1", running: job)
             try TestBroker.ctl(["set_vm_memory_high_watermark", "0.000001"])
             defer { try? TestBroker.ctl(["set_vm_memory_high_watermark", "0.4"]) }
             // The job ends after 3 s, the alarm long raised by then; its result then waits on
             // the blocked publisher.
             try await Task.sleep(for: .seconds(4.5))
             #expect(harness.allResults.isEmpty, "the broker held the result back")
-            let signalled = ContinuousClock.now
-            worker.terminate()
-            worker.waitUntilExit()
-            let took = ContinuousClock.now - signalled
+            let took = harness.stopGracefully(worker)
             #expect(took < .seconds(3), "exited after \(took): \(harness.log("w1").suffix(1500))")
             try TestBroker.ctl(["set_vm_memory_high_watermark", "0.4"])
-            try harness.startWorker("w2")
-            let results = try await harness.results(for: [job.jobID], timeout: .seconds(60))
-            #expect(results[job.jobID]?.status == "graded", "the job was not lost")
+            #expect(try await harness.resultFromNextWorker(for: job)?.status == "graded", "the job was not lost")
         }
     }
 
     @Test("SIGTERM while the broker is down: exit within deadline + 2 s, and the job is answered once it is back")
     func sigtermBrokerDown() async throws {
         try await FleetHarness.with(shutdownDeadlineSeconds: 1) { harness in
-            let worker = try harness.startWorker("w1")
-            try await harness.waitForLog("w1", containing: "connected to the broker", count: 2)
             let job = harness.job("down", fault: "sleep:1500")
-            try await harness.submit([job])
-            try await harness.waitForLog("w1", containing: "job started")
+            let worker = try await harness.startWorker("w1", running: job)
             try TestBroker.ctl(["stop_app"])
             defer { try? TestBroker.ctl(["start_app"]) }
             try await harness.waitForLog("w1", containing: "lost the broker connection", timeout: .seconds(20))
-            let signalled = ContinuousClock.now
-            worker.terminate()
-            worker.waitUntilExit()
-            let took = ContinuousClock.now - signalled
+            let took = harness.stopGracefully(worker)
             #expect(took < .seconds(3), "exited after \(took): \(harness.log("w1").suffix(1500))")
             try TestBroker.ctl(["start_app"])
-            try harness.startWorker("w2")
-            let results = try await harness.results(for: [job.jobID], timeout: .seconds(60))
-            #expect(results[job.jobID]?.status == "graded", "the job was not lost")
+            #expect(try await harness.resultFromNextWorker(for: job)?.status == "graded", "the job was not lost")
         }
     }
 

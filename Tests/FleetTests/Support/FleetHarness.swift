@@ -221,6 +221,30 @@ final class FleetHarness: Sendable {
         }
     }
 
+    /// Starts worker `name`, submits `job`, and returns once the job is running in it.
+    func startWorker(_ name: String, running job: Job) async throws -> Process {
+        let worker = try startWorker(name)
+        try await waitForLog(name, containing: "connected to the broker", count: 2)
+        try await submit([job])
+        try await waitForLog(name, containing: "job started")
+        return worker
+    }
+
+    /// Sends SIGTERM to `worker` and waits for it to exit; returns how long that took.
+    func stopGracefully(_ worker: Process) -> Duration {
+        let signalled = ContinuousClock.now
+        worker.terminate()
+        worker.waitUntilExit()
+        return ContinuousClock.now - signalled
+    }
+
+    /// Starts a fresh worker named `name` and returns `job`'s first result: what a stopped
+    /// worker left unfinished must still be answered.
+    func resultFromNextWorker(for job: Job, name: String = "next") async throws -> GradingResult? {
+        try startWorker(name)
+        return try await results(for: [job.jobID], timeout: .seconds(60))[job.jobID]
+    }
+
     /// The worker's log, for failure messages.
     func log(_ name: String) -> String {
         (try? String(contentsOf: directory.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
