@@ -212,8 +212,7 @@ public final class WorkerService: ServiceLifecycle.Service {
             return
         }
         consumer.ack(delivery)
-        let ackMs = String(format: "%.1f", Double((ContinuousClock.now - finishedAt).components.attoseconds) / 1e15
-                                            + Double((ContinuousClock.now - finishedAt).components.seconds) * 1000)
+        let ackMs = String(format: "%.1f", (ContinuousClock.now - finishedAt).seconds * 1000)
         switch plan.disposition {
         case .answered:
             logger.info("job answered", metadata: [LogKey.status: "\(plan.result?.status ?? "?")",

@@ -60,7 +60,7 @@ public final class AMQPClient: Sendable {
     enum Command: Sendable {
         case ack(tag: UInt64, generation: Int)
         case nack(tag: UInt64, requeue: Bool, generation: Int)
-        case cancelConsumers(CheckedContinuation<Void, Never>?)
+        case cancelConsumers
     }
 
     enum Lifecycle: Sendable {
@@ -157,18 +157,11 @@ public final class AMQPClient: Sendable {
         enqueue(.nack(tag: delivery.deliveryTag, requeue: requeue, generation: delivery.connectionGeneration))
     }
 
-    /// Stops every consumer, now and after reconnects, and returns once the broker agreed.
-    public func cancelConsumers() async {
-        await withCheckedContinuation { continuation in
-            enqueue(.cancelConsumers(continuation))
-        }
-    }
-
     /// Stops every consumer, now and after reconnects, without waiting for the broker: a
     /// connection that is down or blocked must not hold up a shutdown.
     public func stopConsuming() {
         shared.withLock { $0.consuming = false }
-        enqueue(.cancelConsumers(nil))
+        enqueue(.cancelConsumers)
     }
 
     /// Returns once the client is connected and set up.

@@ -122,11 +122,10 @@ struct ConnectionOwner {
                 try connection.nack(tag, requeue: requeue, channel: Self.channel)
             case .ack, .nack:
                 logger.debug("dropped an ack for a delivery from an earlier connection; the broker redelivers it")
-            case .cancelConsumers(let continuation):
+            case .cancelConsumers:
                 client.shared.withLock { $0.consuming = false }
                 for tag in consumerTags { try connection.cancel(consumerTag: tag, channel: Self.channel) }
                 consumerTags = []
-                continuation?.resume()
             }
         }
     }
@@ -229,7 +228,7 @@ struct ConnectionOwner {
         let error = AMQPError(.shutdown, "the \(client.configuration.name) client shut down before the broker confirmed")
         unconfirmed.values.forEach { $0.continuation.resume(throwing: error) }
         unconfirmed = [:]
-        let (pending, commands, waiters) = client.shared.withLock { shared in
+        let (pending, waiters) = client.shared.withLock { shared in
             shared.lifecycle = .closed
             shared.connected = false
             defer {
@@ -238,10 +237,9 @@ struct ConnectionOwner {
                 shared.closedWaiters = []
                 shared.connectedWaiters = []
             }
-            return (shared.outbox, shared.commands, shared.closedWaiters + shared.connectedWaiters)
+            return (shared.outbox, shared.closedWaiters + shared.connectedWaiters)
         }
         pending.forEach { $0.continuation.resume(throwing: error) }
-        for case .cancelConsumers(let continuation) in commands { continuation?.resume() }
         client.deliveryContinuation.finish()
         client.watchdog.stop()
         waiters.forEach { $0.resume() }

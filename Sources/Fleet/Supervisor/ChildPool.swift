@@ -118,9 +118,6 @@ public final class ChildPool: Sendable {
         waiters.forEach { $0.continuation.resume(returning: .abandoned) }
     }
 
-    /// Children running a job now.
-    public var busy: Int { state.withLock { slots.count - $0.free.count } }
-
     /// Kills every child and ends the pool: running and waiting jobs end `.abandoned`.
     public func stop() {
         drain()
@@ -144,17 +141,18 @@ public final class ChildPool: Sendable {
 
 /// One child process and the thread that talks to it.
 private final class Slot: @unchecked Sendable {
-    // Touched only by the slot's own thread, except `mailbox`, `stopping` and `child?.kill()`.
+    // Touched only by the slot's own thread, except `mailbox`, `stopping` and `kill()` on the
+    // child (from `stop`, on any thread), which is why the child sits behind a lock.
     private let index: Int
     private let launch: ChildPool.Launch
     private let timeout: Double
     private let maxResidentBytes: Int
     private let logger: Logger
-    private var child: ChildProcess?
     private let wakeup = DispatchSemaphore(value: 0)
     private let mailbox = Mutex<ChildPool.Waiter?>(nil)
     private let stopping = Atomic<Bool>(false)
     private let current = Mutex<ChildProcess?>(nil)
+    private var child: ChildProcess? { current.withLock { $0 } }
 
     init(index: Int, launch: ChildPool.Launch, timeout: Double, maxResidentBytes: Int, logger: Logger) {
         self.index = index
@@ -222,7 +220,6 @@ private final class Slot: @unchecked Sendable {
             let reason = frame.map { String(decoding: $0.payload, as: UTF8.self) } ?? "no answer within 300 s"
             throw SupervisorError("a pipeline process could not start: \(reason)")
         }
-        child = process
         current.withLock { $0 = process }
         logger.debug("pipeline process ready", metadata: ["child.pid": "\(process.pid)",
                                                           "ms": "\((ContinuousClock.now - started).milliseconds)"])
@@ -231,7 +228,6 @@ private final class Slot: @unchecked Sendable {
     private func retire(_ process: ChildProcess) -> String {
         // Forget it before reaping, so that `stop` can never signal a reused pid.
         current.withLock { $0 = nil }
-        child = nil
         process.kill()
         return process.reap()
     }

@@ -344,6 +344,14 @@ final class FleetHarness: Sendable {
                       unexpected: counts.keys.filter { !submitted.contains($0) }.sorted())
     }
 
+    /// Waits until every job has a result, then returns the ledger, expecting nothing lost.
+    func settle(_ jobs: [Job], timeout: Duration = .seconds(90)) async throws -> Ledger {
+        _ = try await results(for: jobs.map(\.jobID), timeout: timeout)
+        let ledger = ledger(jobs.map(\.jobID))
+        #expect(ledger.lost.isEmpty, "\(ledger)")
+        return ledger
+    }
+
     /// Waits until `count` dead letters arrived.
     func deadLetters(count: Int, timeout: Duration = .seconds(30)) async throws -> [Delivery] {
         let deadline = ContinuousClock.now + timeout
