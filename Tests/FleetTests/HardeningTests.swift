@@ -99,6 +99,22 @@ struct HardeningTests {
         }
     }
 
+    @Test("a pipeline process killed while idle is replaced; the next job is graded, not blamed for a crash")
+    func idleChildDies() async throws {
+        try await FleetHarness.with { harness in
+            let worker = try harness.startWorker("w1")
+            try await harness.waitForLog("w1", containing: "connected to the broker", count: 2)
+            let children = FleetHarness.children(of: worker.processIdentifier)
+            #expect(children.count == 1)
+            for pid in children { kill(pid, SIGKILL) }  // as the OOM killer would
+            let job = harness.job("after-oom")
+            try await harness.submit([job])
+            let results = try await harness.results(for: [job.jobID], timeout: .seconds(30))
+            #expect(results[job.jobID]?.status == "graded", "\(results[job.jobID]?.error?.message ?? "")")
+            #expect(harness.log("w1").contains("died while idle"))
+        }
+    }
+
     @Test("a job past job_timeout_seconds is stopped, retried, and then answered failed/timeout")
     func jobTimeout() async throws {
         try await FleetHarness.with(retryDelaysMs: [100], jobTimeoutSeconds: 1) { harness in

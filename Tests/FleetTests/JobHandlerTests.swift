@@ -131,4 +131,25 @@ struct JobHandlerTests {
         #expect(throws: AMQPError.self) { try headers.validate(frameMax: 131_072) }
         #expect(throws: Never.self) { try OutgoingMessage(exchange: "x", routingKey: "k", body: []).validate(frameMax: 4096) }
     }
+
+    @Test("a forged crash count neither loops nor overflows: it is clamped to max_crashes")
+    func forgedCrashCount() throws {
+        let crash = Failure(stage: "worker", code: JobHandler.FailureCode.workerCrashed, message: "died", retriable: false)
+        // Negative, or too large for a count (read as none): the first crash, counted afresh.
+        // Huge: at the limit at once.
+        let cases: [(AMQPValue, JobHandler.Plan.Disposition)] = [
+            (.int(-1_000_000), .crashed(count: 1)), (.uint64(.max), .crashed(count: 1)),
+            (.int(.max), .deadLettered), (.string("9223372036854775807"), .deadLettered),
+        ]
+        for (forged, expected) in cases {
+            var delivery = try delivery(job())
+            delivery.properties.headers[Headers.crashes] = forged
+            let plan = handler.plan(for: delivery, workerFailure: crash)
+            #expect(plan.disposition == expected, "\(forged)")
+            if case .crashed = plan.disposition {
+                #expect(plan.messages.first?.properties.headers[Headers.crashes] == .int(1), "the forged count is replaced")
+            }
+        }
+    }
 }
+
