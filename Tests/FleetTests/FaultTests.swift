@@ -62,29 +62,35 @@ struct FaultTests {
         }
     }
 
-    @Test("a freeze in the middle of a 5 MB publish is found within 2 heartbeats, and the message is sent again")
+    @Test("a freeze in the middle of a 10 MB publish is found within 2 heartbeats, and the message is sent again")
     func freezeDuringLargePublish() async throws {
-        try await withProxy { harness, proxy, url in
+        try await withProxy(maxMessageBytes: 16 << 20) { harness, proxy, url in
             try harness.startWorker("w1", amqpURL: url)
             try await harness.waitForLog("w1", containing: "connected to the broker", count: 2)
-            // A job with 5 MB of image data that is not a PNG: its dead letter carries the 5 MB.
+            // A job with 10 MB of image data that is not a PNG: its dead letter carries it all,
+            // more than the sender's socket buffer holds, so the publish blocks in its send.
             var big = harness.job("big")
             var generator = SystemRandomNumberGenerator()
-            big.images[0].data = Base64.encode((0..<5_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            big.images[0].data = Base64.encode((0..<10_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
             proxy.freezeConnection(afterSending: 1_000_000)
             try await harness.submit([big])
-            try await harness.waitForLog("w1", containing: "made no progress", timeout: .seconds(30))
+            // Only the frozen publisher connection can log this. The send is blocked (10 MB does
+            // not fit the sender's buffer and the proxy's small window), which only the watchdog
+            // can see: rabbitmq-c checks heartbeats only while it reads.
+            try await harness.waitForLog("w1", containing: "lost the broker connection", timeout: .seconds(30))
             let frozeAt = try #require(proxy.frozeAt.withLock { $0 })
             let detected = ContinuousClock.now - frozeAt
             #expect(detected < .seconds(2 * Self.heartbeat + 2), "found after \(detected)")
+            let by = harness.log("w1").contains("made no progress") ? "the watchdog" : "the heartbeat check"
+            #expect(by == "the watchdog", "the stall was found while the publish was blocked in its send")
             let next = harness.job("after")
             try await harness.submit([next])
             let results = try await harness.results(for: [big.jobID, next.jobID], timeout: .seconds(60))
             #expect(results[big.jobID]?.error?.code == "image.corrupt")
             #expect(results[next.jobID]?.status == "graded")
             let dead = try await harness.deadLetters(count: 1)
-            #expect(dead.contains { $0.body.count > 5_000_000 }, "the dead letter arrived whole")
-            print("fault freeze mid-publish: found after \(detected); \(harness.ledger([big.jobID, next.jobID]))")
+            #expect(dead.contains { $0.body.count > 10_000_000 }, "the dead letter arrived whole")
+            print("fault freeze mid-publish: found by \(by) after \(detected); \(harness.ledger([big.jobID, next.jobID]))")
         }
     }
 
