@@ -62,13 +62,12 @@ final class SocketWatchdog: Sendable {
                 // Bytes left the send queue (or it is empty and the call waits on a read, which
                 // rabbitmq-c bounds itself), or bytes arrived (the broker's heartbeats while it
                 // blocks publishers on an alarm and stops reading): the peer is alive.
-                if queued != current.queued || queued == 0 || received != current.received {
-                    current.queued = queued
-                    current.received = received
-                    current.lastProgress = now
-                    state = current
-                    return nil
-                }
+                // The queue growing is this side writing, not the peer reading: no progress.
+                let progressed = queued < current.queued || queued == 0 || received != current.received
+                current.queued = queued
+                current.received = received
+                if progressed { current.lastProgress = now }
+                state = current
                 guard now - current.lastProgress >= stallLimit else { return nil }
                 state = nil
                 return (current.descriptor, now - current.lastProgress)

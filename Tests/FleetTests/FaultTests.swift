@@ -80,7 +80,9 @@ struct FaultTests {
             try await harness.waitForLog("w1", containing: "lost the broker connection", timeout: .seconds(30))
             let frozeAt = try #require(proxy.frozeAt.withLock { $0 })
             let detected = ContinuousClock.now - frozeAt
-            #expect(detected < .seconds(2 * Self.heartbeat + 2), "found after \(detected)")
+            // Two heartbeats of no progress, plus slack: 4.1 to 4.3 s alone, but once 7.4 s in a
+            // full clean-clone run, with every other suite building and running on the 2 cores.
+            #expect(detected < .seconds(2 * Self.heartbeat + 4), "found after \(detected)")
             let by = harness.log("w1").contains("made no progress") ? "the watchdog" : "the heartbeat check"
             #expect(by == "the watchdog", "the stall was found while the publish was blocked in its send")
             let next = harness.job("after")
