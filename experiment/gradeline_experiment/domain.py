@@ -1,0 +1,377 @@
+"""Domain-randomized kiosk photos for training: many trays, lights, cameras, phones and damage styles.
+
+`synth.render` draws one look: a mid-grey tray, a soft light and eight body colours. A model
+trained only on it labels a plain light tray as phone body. This renderer draws the same
+scene with everything a kiosk may vary drawn at random, so that the model learns the phone,
+not the look:
+
+- trays: flat greys, whites and near-blacks, two-colour gradients, woven fabric, paper,
+  printed tray markings, and colours close to the phone's own;
+- light: direction, vignetting, colour temperature, and specular highlights on glass;
+- camera: defocus, motion blur, sensor noise, JPEG at quality 60 to 95, scale (the phone is
+  45 to 90% of the frame height), a slight perspective, and slight crops at the border;
+- phones: aspect 1.9 to 2.3, corner radius, bezel width, a notch or punch-hole, camera bump
+  layouts, and cases;
+- damage: spider-web and single-line cracks, shattered corners, hairline scratch clusters,
+  straight and curved scratches, edge notches, corner breaks and exposed frame metal.
+
+Some styles are held out for the evaluation set (experiment/evalset/README.md) and are never
+drawn here: wood grain, dot-grid rubber mats, brushed metal and cork trays; teal and cyan
+bodies (hue 160 to 200 degrees, saturation over 0.3); and light warmer than about 3200 K or
+with a green fluorescent cast.
+"""
+import colorsys
+import io
+
+import numpy as np
+from scipy import ndimage
+
+from . import synth
+from .synth import BACKGROUND, BODY, CHIP, CRACK, SCRATCH, SCREEN
+
+# Finishes people buy phones in: black, white, silver, graphite, gold, navy, red, pink, green.
+COMMON_COLOURS = [(22, 22, 26), (240, 240, 236), (196, 198, 202), (70, 72, 78), (214, 190, 150),
+                  (36, 52, 92), (150, 24, 36), (226, 190, 196), (64, 96, 72), (120, 100, 160)]
+HELD_OUT_HUES = (160 / 360, 200 / 360)
+
+
+def _body_colour(rng) -> np.ndarray:
+    """A common finish with some spread, or any colour outside the held-out teal band."""
+    if rng.random() < 0.55:
+        base = np.array(COMMON_COLOURS[rng.integers(len(COMMON_COLOURS))], np.float32)
+        return np.clip(base + rng.normal(0, 8, 3), 0, 255)
+    while True:
+        hue, saturation, value = rng.random(), rng.uniform(0, 0.8), rng.uniform(0.08, 0.97)
+        if not (HELD_OUT_HUES[0] <= hue <= HELD_OUT_HUES[1] and saturation > 0.3):
+            return np.array(colorsys.hsv_to_rgb(hue, saturation, value), np.float32) * 255
+
+
+def _smooth_noise(rng, height, width, cell, channels=1):
+    """Noise with features about `cell` pixels wide: coarse Gaussian noise, upsampled bilinearly."""
+    from PIL import Image
+
+    coarse = rng.normal(0, 1, (channels, height // cell + 2, width // cell + 2)).astype(np.float32)
+    size = ((width // cell + 2) * cell, (height // cell + 2) * cell)
+    planes = [np.asarray(Image.fromarray(plane, mode="F").resize(size, Image.BILINEAR)) for plane in coarse]
+    return np.stack(planes, -1)[:height, :width]
+
+
+def _tray(rng, height, width, phone_colour):
+    """The backdrop, float32 H x W x 3."""
+    kind = rng.choice(["flat", "flat", "gradient", "fabric", "paper", "markings", "near_phone"])
+    if kind == "near_phone":
+        base = np.clip(phone_colour + rng.normal(0, 14, 3), 0, 255)
+    elif rng.random() < 0.5:
+        base = np.full(3, rng.choice([rng.uniform(5, 45), rng.uniform(200, 250), rng.uniform(45, 200)]))
+        base = np.clip(base + rng.normal(0, 6, 3), 0, 255)
+    else:
+        base = rng.uniform(0, 255, 3)
+    image = np.broadcast_to(base.astype(np.float32), (height, width, 3)).copy()
+    oy, ox = np.mgrid[0:height, 0:width].astype(np.float32)
+    unused_labels, everywhere = np.zeros((height, width), np.uint8), np.ones((height, width), bool)
+    if kind == "gradient":
+        other = np.clip(base + rng.normal(0, 60, 3), 0, 255).astype(np.float32)
+        angle = rng.uniform(0, 2 * np.pi)
+        t = (np.cos(angle) * ox / width + np.sin(angle) * oy / height)
+        t = (t - t.min()) / max(np.ptp(t), 1e-6)
+        image = image * (1 - t[..., None]) + other * t[..., None]
+    elif kind == "fabric":
+        period = rng.uniform(3, 9)
+        weave = np.sin(ox * 2 * np.pi / period) * np.sin(oy * 2 * np.pi / period)
+        image += (rng.uniform(4, 14) * weave)[..., None]
+        image += _smooth_noise(rng, height, width, int(rng.integers(2, 5))) * rng.uniform(4, 10)
+    elif kind == "paper":
+        image += rng.normal(0, rng.uniform(2, 6), (height, width, 1)).astype(np.float32)
+        for _ in range(int(rng.integers(20, 80))):
+            p0 = rng.uniform(0, 1, 2) * (width, height)
+            p1 = p0 + rng.normal(0, 25, 2)
+            synth._stamp_segment(image, unused_labels, everywhere, p0, p1, 1.2,
+                                 np.clip(base - 18, 0, 255), 0.4, 0)
+    elif kind == "markings":
+        ink = np.clip(base + rng.choice([-1, 1]) * rng.uniform(50, 120), 0, 255)
+        for _ in range(int(rng.integers(2, 9))):
+            p0 = rng.uniform(0, 1, 2) * (width, height)
+            if rng.random() < 0.5:  # a grid or outline line across the tray
+                p1 = (p0[0], rng.uniform(0, height)) if rng.random() < 0.5 else (rng.uniform(0, width), p0[1])
+            else:
+                p1 = p0 + rng.normal(0, 120, 2)
+            synth._stamp_segment(image, unused_labels, everywhere, p0, p1, rng.uniform(2, 7), ink, 0.9, 0)
+    # Stains and uneven dye, faint on every tray.
+    image += _smooth_noise(rng, height, width, int(rng.integers(16, 64)), 3) * rng.uniform(0, 7)
+    return image
+
+
+def _phone(rng, spec, ph, pw, scale):
+    """The phone flat in its own pixels: (canvas H x W x 3 float32, labels, glass mask)."""
+    radius = pw * rng.uniform(0.04, 0.16)
+    body = synth._rounded_rect(ph, pw, 0, 0, ph, pw, radius)
+    colour = _body_colour(rng)
+    yy, xx = np.mgrid[0:ph, 0:pw].astype(np.float32)
+    sheen = 1 + rng.uniform(0, 0.12) * np.sin((xx / pw + yy / ph) * rng.uniform(1, 5) + rng.uniform(0, 6))
+    canvas = colour * sheen[..., None]
+    labels = np.where(body, BODY, BACKGROUND).astype(np.uint8)
+    inner = body
+    if rng.random() < 0.25:  # a case: a rim of another colour around the phone
+        rim = pw * rng.uniform(0.02, 0.05)
+        inner = synth._rounded_rect(ph, pw, rim, rim, ph - rim, pw - rim, max(radius - rim, 2))
+        canvas[body & ~inner] = _body_colour(rng)
+    glass = np.zeros_like(body)
+    if spec.side == "front":
+        margin_x, margin_y = pw * rng.uniform(0.02, 0.07), ph * rng.uniform(0.02, 0.06)
+        screen = synth._rounded_rect(ph, pw, margin_y, margin_x, ph - margin_y, pw - margin_x,
+                                     radius * rng.uniform(0.6, 1.0)) & inner
+        if rng.random() < 0.2:  # a lit screen: a colourful wallpaper
+            a, b = rng.uniform(20, 200, 3), rng.uniform(20, 200, 3)
+            t = np.clip(yy / ph + rng.normal(0, 0.2), 0, 1)[..., None]
+            face = a * (1 - t) + b * t + _smooth_noise(rng, ph, pw, 48, 3) * 6
+        else:  # dark glass with a soft reflection
+            level = rng.uniform(4, 45)
+            glow = level + 30 * np.clip((xx / pw - yy / ph) + rng.uniform(-0.4, 0.4), 0, 1)
+            face = np.stack([glow, glow, glow * rng.uniform(0.95, 1.12)], -1)
+        canvas[screen] = face[screen]
+        labels[screen] = SCREEN
+        glass = screen
+        cut = rng.random()
+        if cut < 0.3:  # a notch: part of the bezel that dips into the screen
+            nw, nh = pw * rng.uniform(0.2, 0.4), ph * rng.uniform(0.015, 0.03)
+            notch = synth._rounded_rect(ph, pw, margin_y - 2, (pw - nw) / 2, margin_y + nh, (pw + nw) / 2, nh / 2)
+            canvas[notch & screen], labels[notch & screen] = canvas[~screen & body].mean(0), BODY
+        elif cut < 0.6:  # a punch-hole camera
+            r = pw * rng.uniform(0.02, 0.035)
+            cx = pw * rng.choice([0.5, 0.15, 0.85])
+            hole = (xx - cx) ** 2 + (yy - margin_y - 3 * r) ** 2 <= r ** 2
+            canvas[hole], labels[hole] = (8, 8, 10), BODY
+        damage_area = screen & (labels == SCREEN)
+    else:
+        glass = inner & (rng.random() < 0.6)
+        bump = _camera_bump(rng, canvas, ph, pw, xx, yy)
+        damage_area = inner & ~bump
+    return canvas, labels, body, glass, damage_area
+
+
+def _camera_bump(rng, canvas, ph, pw, xx, yy):
+    """Draws a camera bump with one to three lenses; returns where it is."""
+    layout = rng.choice(["pair", "square", "bar", "single"])
+    left, top = pw * rng.uniform(0.05, 0.1), pw * rng.uniform(0.05, 0.1)
+    if layout == "bar":
+        w, h = pw - 2 * left, pw * rng.uniform(0.2, 0.28)
+    else:
+        w = pw * (rng.uniform(0.3, 0.45) if layout != "single" else rng.uniform(0.18, 0.25))
+        h = w * (1.7 if layout == "pair" else 1.0)
+    if layout == "single" and rng.random() < 0.5:
+        left = (pw - w) / 2
+    bump = synth._rounded_rect(ph, pw, top, left, top + h, left + w, min(w, h) * 0.25)
+    canvas[bump] = np.clip(canvas[bump] * rng.uniform(0.6, 1.2), 0, 255)
+    lenses = {"pair": 2, "square": 3, "bar": 3, "single": 1}[layout]
+    r = min(w, h) * (0.2 if lenses > 1 else 0.32)
+    for k in range(lenses):
+        if layout == "bar":
+            cx, cy = left + w * (k + 1) / (lenses + 1), top + h / 2
+        elif layout == "pair":
+            cx, cy = left + w / 2, top + h * (0.27 + 0.46 * k)
+        else:
+            cx, cy = left + w * (0.3 + 0.4 * (k % 2)), top + h * (0.3 + 0.4 * (k // 2))
+        lens = (xx - cx) ** 2 + (yy - cy) ** 2 <= r ** 2
+        canvas[lens] = rng.uniform(5, 30)
+    return bump
+
+
+def _single_crack(rng, canvas, labels, allowed, scale):
+    """One long meandering crack across the area."""
+    ys, xs = np.nonzero(allowed)
+    pick = rng.integers(len(ys))
+    point = np.array([xs[pick], ys[pick]], np.float32)
+    angle, remaining = rng.uniform(0, 2 * np.pi), rng.uniform(250, 700) * scale
+    brightness = rng.uniform(150, 245)
+    thickness = rng.uniform(1.8, 3.2) * scale
+    while remaining > 0:
+        step = rng.uniform(8, 16) * scale
+        angle += rng.normal(0, 0.25)
+        nxt = point + step * np.array([np.cos(angle), np.sin(angle)], np.float32)
+        synth._stamp_segment(canvas, labels, allowed, point, nxt, thickness, (brightness,) * 3, 0.85, CRACK)
+        point, remaining = nxt, remaining - step
+
+
+def _shattered_corner(rng, canvas, labels, allowed, scale):
+    """Dense short cracks fanning out from near one corner of the area."""
+    ys, xs = np.nonzero(allowed)
+    corner = rng.integers(4)
+    cx = xs.min() if corner % 2 == 0 else xs.max()
+    cy = ys.min() if corner < 2 else ys.max()
+    impact = np.array([cx, cy], np.float32) + rng.uniform(15, 50, 2) * scale * (
+        (1 if corner % 2 == 0 else -1), (1 if corner < 2 else -1))
+    brightness = rng.uniform(160, 245)
+    for _ in range(int(rng.integers(8, 16))):
+        point, angle = impact.copy(), rng.uniform(0, 2 * np.pi)
+        for _ in range(int(rng.integers(4, 14))):
+            angle += rng.normal(0, 0.4)
+            nxt = point + rng.uniform(6, 12) * scale * np.array([np.cos(angle), np.sin(angle)], np.float32)
+            synth._stamp_segment(canvas, labels, allowed, point, nxt, rng.uniform(1.6, 2.8) * scale,
+                                 (brightness,) * 3, 0.85, CRACK)
+            point = nxt
+
+
+def _scratch_cluster(rng, canvas, labels, allowed, scale):
+    """Several near-parallel hairline scratches, as from keys in a pocket."""
+    ys, xs = np.nonzero(allowed)
+    pick = rng.integers(len(ys))
+    origin = np.array([xs[pick], ys[pick]], np.float32)
+    angle = rng.uniform(0, np.pi)
+    normal = np.array([-np.sin(angle), np.cos(angle)], np.float32)
+    for k in range(int(rng.integers(3, 7))):
+        start = origin + normal * k * rng.uniform(5, 12) * scale
+        length = rng.uniform(60, 200) * scale
+        end = start + length * np.array([np.cos(angle), np.sin(angle)], np.float32)
+        colour = np.clip(canvas[int(np.clip(start[1], 0, canvas.shape[0] - 1)),
+                                int(np.clip(start[0], 0, canvas.shape[1] - 1))] + rng.uniform(50, 100), 0, 255)
+        synth._stamp_segment(canvas, labels, allowed, start, end, rng.uniform(2.0, 2.8) * scale, colour, 0.75, SCRATCH)
+
+
+def _curved_scratch(rng, canvas, labels, allowed, scale):
+    """A scratch along an arc."""
+    ys, xs = np.nonzero(allowed)
+    pick = rng.integers(len(ys))
+    point = np.array([xs[pick], ys[pick]], np.float32)
+    angle, bend = rng.uniform(0, 2 * np.pi), rng.choice([-1, 1]) * rng.uniform(0.05, 0.15)
+    lift = rng.uniform(50, 110)
+    for _ in range(int(rng.integers(10, 25))):
+        angle += bend
+        nxt = point + 10 * scale * np.array([np.cos(angle), np.sin(angle)], np.float32)
+        colour = np.clip(canvas[int(np.clip(point[1], 0, canvas.shape[0] - 1)),
+                                int(np.clip(point[0], 0, canvas.shape[1] - 1))] + lift, 0, 255)
+        synth._stamp_segment(canvas, labels, allowed, point, nxt, rng.uniform(2.0, 3.4) * scale, colour, 0.8, SCRATCH)
+        point = nxt
+
+
+def _bite(rng, canvas, labels, body, centre, radius, bare):
+    """Bites an irregular blob out of the body at `centre` and paints it bare material."""
+    h, w = body.shape
+    r = int(radius * 1.5) + 2
+    y0, y1 = max(0, int(centre[1]) - r), min(h, int(centre[1]) + r)
+    x0, x1 = max(0, int(centre[0]) - r), min(w, int(centre[0]) + r)
+    y, x = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    angle = np.arctan2(y - centre[1], x - centre[0])
+    wobble = 1 + 0.25 * np.sin(3 * angle + rng.uniform(0, 6)) + 0.15 * np.sin(5 * angle + rng.uniform(0, 6))
+    blob = (np.hypot(x - centre[0], y - centre[1]) <= radius * wobble) & body[y0:y1, x0:x1]
+    region = canvas[y0:y1, x0:x1]
+    region[blob] = bare + rng.normal(0, 8, (int(blob.sum()), 3))
+    labels[y0:y1, x0:x1][blob] = CHIP
+
+
+def _chip(rng, canvas, labels, body, scale):
+    """An edge notch, a corner break, or a strip of exposed frame metal."""
+    h, w = body.shape
+    light_body = canvas[body].mean() > 128
+    bare = np.array((95, 92, 90) if light_body else (215, 215, 220), np.float32)
+    if rng.random() < 0.3:  # bare metal: silver or gold, whatever the finish
+        bare = np.array(rng.choice([(200, 202, 206), (190, 160, 110), (120, 122, 126)]), np.float32)
+    style = rng.choice(["notch", "corner", "strip"])
+    if style == "corner":
+        cx, cy = rng.choice([0, w - 1]), rng.choice([0, h - 1])
+        _bite(rng, canvas, labels, body, (cx, cy), rng.uniform(30, 55) * scale, bare)
+        return
+    edge = body & ~(np.roll(body, 3, 0) & np.roll(body, -3, 0) & np.roll(body, 3, 1) & np.roll(body, -3, 1))
+    ys, xs = np.nonzero(edge)
+    pick = rng.integers(len(ys))
+    if style == "notch":
+        _bite(rng, canvas, labels, body, (xs[pick], ys[pick]), rng.uniform(12, 26) * scale, bare)
+    else:
+        for k in range(int(rng.integers(3, 6))):  # a run of small bites along the edge
+            j = (pick + k * int(8 * scale)) % len(ys)
+            _bite(rng, canvas, labels, body, (xs[j], ys[j]), rng.uniform(8, 13) * scale, bare)
+
+
+CRACKS = [synth._draw_crack, _single_crack, _shattered_corner]
+SCRATCHES = [synth._draw_scratch, _scratch_cluster, _curved_scratch]
+
+
+def _specular(rng, canvas, glass):
+    """A soft bright band across the glass, as a kiosk lamp reflects."""
+    h, w = glass.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    d = np.cos(angle) * (xx - rng.uniform(0, w)) + np.sin(angle) * (yy - rng.uniform(0, h))
+    band = np.exp(-(d / (w * rng.uniform(0.04, 0.15))) ** 2) * rng.uniform(25, 90)
+    canvas[glass] += band[glass][:, None]
+
+
+def render(rng: np.random.Generator, spec: synth.Spec, height: int = 1440, width: int = 720):
+    """Renders one randomized photo: returns (rgb uint8 H x W x 3, labels uint8 H x W)."""
+    scale = height / 1440
+    aspect = rng.uniform(1.9, 2.3)
+    fraction = min(rng.uniform(0.45, 0.9), 0.88 * width * aspect / height)
+    ph = int(height * fraction)
+    pw = int(ph / aspect)
+    canvas, labels, body, glass, damage_area = _phone(rng, spec, ph, pw, scale)
+    for _ in range(spec.cracks):
+        CRACKS[rng.integers(len(CRACKS))](rng, canvas, labels, damage_area & (labels != CHIP), scale)
+    for _ in range(spec.scratches):
+        SCRATCHES[rng.integers(len(SCRATCHES))](rng, canvas, labels, damage_area & (labels != CHIP), scale)
+    for _ in range(spec.chips):
+        _chip(rng, canvas, labels, body, scale)
+    if glass.any() and rng.random() < 0.4:
+        _specular(rng, canvas, glass & (labels != CHIP))
+
+    # Place it: a small rotation and perspective; now and then a slight crop at the border.
+    angle = np.deg2rad(rng.uniform(-6, 6))
+    slack_x, slack_y = max(0.0, (width - pw * 1.1) / 2), max(0.0, (height - ph * 1.05) / 2)
+    cx = width / 2 + rng.uniform(-1, 1) * slack_x * 0.8
+    cy = height / 2 + rng.uniform(-1, 1) * slack_y * 0.8
+    if rng.random() < 0.08:
+        cy += rng.choice([-1, 1]) * (slack_y + ph * rng.uniform(0.0, 0.03))
+    corners = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float64) - [pw / 2, ph / 2]
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    placed = corners @ rot.T + [cx, cy] + rng.uniform(-0.012, 0.012, (4, 2)) * [width, height]
+    inverse = np.linalg.inv(synth._homography(corners + [pw / 2, ph / 2], placed))
+    oy, ox = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    denom = inverse[2, 0] * ox + inverse[2, 1] * oy + inverse[2, 2]
+    u = (inverse[0, 0] * ox + inverse[0, 1] * oy + inverse[0, 2]) / denom - 0.5
+    v = (inverse[1, 0] * ox + inverse[1, 1] * oy + inverse[1, 2]) / denom - 0.5
+    inside = (u >= 0) & (u <= pw - 1) & (v >= 0) & (v <= ph - 1)
+    ui, vi = np.clip(np.rint(u), 0, pw - 1).astype(int), np.clip(np.rint(v), 0, ph - 1).astype(int)
+    out_labels = np.where(inside, labels[vi, ui], BACKGROUND).astype(np.uint8)
+    phone = out_labels != BACKGROUND
+
+    # Tray, shadow, phone; then light, lens and sensor.
+    image = _tray(rng, height, width, canvas[body].mean(0))
+    shift = rng.uniform(-14, 14, 2) * scale
+    shadow = ndimage.shift(phone.astype(np.float32), shift, order=0)
+    shadow = ndimage.gaussian_filter(shadow, rng.uniform(2, 12) * scale)
+    image *= (1 - rng.uniform(0.1, 0.45) * shadow)[..., None]
+    image[phone] = canvas[vi, ui][phone]
+    light = 1 + rng.uniform(-0.25, 0.25) * (ox / width - 0.5) + rng.uniform(-0.25, 0.25) * (oy / height - 0.5)
+    vignette = rng.uniform(0, 0.35) * (((ox / width - 0.5) ** 2 + (oy / height - 0.5) ** 2) / 0.5)
+    light = (light - vignette) * rng.uniform(0.75, 1.2)
+    balance = np.array([rng.uniform(0.92, 1.08), rng.uniform(0.97, 1.03), rng.uniform(0.92, 1.08)], np.float32)
+    image = image * light[..., None].astype(np.float32) * balance
+    if rng.random() < 0.6:
+        image = ndimage.gaussian_filter(image, (rng.uniform(0.3, 1.6) * scale,) * 2 + (0,))
+    if rng.random() < 0.15:
+        length = int(rng.integers(2, 6))
+        image = ndimage.uniform_filter1d(image, length, axis=int(rng.integers(2)))
+    image = image + rng.normal(0, rng.uniform(1, 6), image.shape)
+    image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    if rng.random() < 0.7:
+        image = _jpeg(image, int(rng.integers(60, 96)))
+    return image, out_labels
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """The photo after a JPEG round trip at `quality`, as a kiosk camera would send it."""
+    from PIL import Image  # Debian's python3-pil, the same libjpeg-turbo the worker links
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+
+
+def random_spec(rng: np.random.Generator) -> synth.Spec:
+    """Like synth.random_spec, with more damage of each kind and at least 30% clean phones."""
+    side = "front" if rng.random() < 0.5 else "back"
+    spec = synth.Spec(side=side)
+    if rng.random() < 0.32:
+        return spec
+    spec.cracks = int(rng.integers(1, 3)) if rng.random() < 0.5 else 0
+    spec.scratches = int(rng.integers(1, 4)) if rng.random() < 0.6 else 0
+    spec.chips = int(rng.integers(1, 3)) if rng.random() < 0.4 else 0
+    return spec
