@@ -85,3 +85,8 @@ extension ArtifactKey where Value == Damages {
     /// Where the result looks for the located damages.
     public static let damages = ArtifactKey("damages")
 }
+
+extension ArtifactKey where Value == Sided<Mask> {
+    /// Where `argmax_mask` and `resize_mask` leave each side's mask at its photo's size, by default.
+    public static let photoMask = ArtifactKey("photo_mask")
+}

@@ -64,7 +64,7 @@ public struct Pipeline: Sendable {
                        message: String(describing: error), retriable: false)
     }
 
-    static func milliseconds(_ duration: Duration) -> Double {
+    public static func milliseconds(_ duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components
         return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
