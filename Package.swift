@@ -23,6 +23,12 @@ let package = Package(
             name: "CPNG",
             linkerSettings: [.linkedLibrary("png16")]
         ),
+        // libjpeg-turbo behind a small shim that owns every setjmp (libjpeg's error_exit must not
+        // return) and keeps libjpeg's messages instead of printing them.
+        .target(
+            name: "CJPEG",
+            linkerSettings: [.linkedLibrary("jpeg")]
+        ),
         // SHA-256 from the system's OpenSSL libcrypto (already present for rabbitmq-c's TLS).
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto"),
         // rabbitmq-c behind a shim for what Swift cannot call (variadic login, macro constants).
@@ -60,6 +66,7 @@ let package = Package(
             dependencies: [
                 "Inference",
                 "CPNG",
+                "CJPEG",
                 "CCrypto",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,7 +121,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CoreTests",
-            dependencies: ["Core", "CPNG", "Inference", "TestSupport"]
+            dependencies: ["Core", "CPNG", "CJPEG", "Inference", "TestSupport"]
         ),
         .testTarget(
             name: "InferenceTests",

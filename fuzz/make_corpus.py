@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the fuzz targets' seed corpora: fuzz/corpus/png/ and fuzz/corpus/job/.
+"""Writes the fuzz targets' seed corpora: fuzz/corpus/png/, fuzz/corpus/jpeg/ and fuzz/corpus/job/.
 
     python3 fuzz/make_corpus.py
 
@@ -167,8 +167,47 @@ def job_seeds():
     }
 
 
+JPEG_FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "jpeg")
+
+
+def segment(marker, payload):
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def jpeg_tables():
+    """A quantisation table of ones, a DC table whose one code is category 0 and an AC table
+    whose one code is EOB14 (as Tests/CoreTests/Support/CraftedJPEG.swift)."""
+    return (segment(0xDB, b"\x00" + b"\x01" * 64) + segment(0xC4, b"\x00\x01" + b"\x00" * 15 + b"\x00")
+            + segment(0xC4, b"\x10\x01" + b"\x00" * 15 + b"\xe0"))
+
+
+def jpeg_seeds():
+    """The small JPEG fixtures (valid, damaged, CMYK, each orientation), plus headers claiming
+    huge sizes and a progressive file of many scans."""
+    seeds = {}
+    for file in sorted(os.listdir(JPEG_FIXTURES)):
+        path = os.path.join(JPEG_FIXTURES, file)
+        if file.endswith(".jpg") and os.path.getsize(path) < 16384:
+            with open(path, "rb") as f:
+                seeds[file] = f.read()
+    def frame(marker, width, height, components):
+        ids = b"".join(bytes([i + 1, 0x11, 0]) for i in range(components))
+        return segment(marker, struct.pack(">BHHB", 8, height, width, components) + ids)
+    def scan(components, ss, se):
+        ids = b"".join(bytes([i + 1, 0]) for i in range(components))
+        return segment(0xDA, bytes([components]) + ids + bytes([ss, se, 0]))
+    soi = b"\xff\xd8"
+    seeds["header_60000x60000.jpg"] = soi + jpeg_tables() + frame(0xC0, 60000, 60000, 3) + scan(3, 0, 63)
+    seeds["header_9000x9000.jpg"] = soi + jpeg_tables() + frame(0xC0, 9000, 9000, 3) + scan(3, 0, 63)
+    # 64x64 gray progressive: 64 blocks, a DC scan of 64 zero bits, then 1100 one-run AC scans.
+    ac = scan(1, 1, 63) + b"\x00\x01"
+    seeds["scan_bomb.jpg"] = (soi + jpeg_tables() + frame(0xC2, 64, 64, 1) + scan(1, 0, 0) + b"\x00" * 8
+                              + ac * 1100 + b"\xff\xd9")
+    return seeds
+
+
 def main():
-    for name, seeds in [("png", png_seeds()), ("job", job_seeds())]:
+    for name, seeds in [("png", png_seeds()), ("jpeg", jpeg_seeds()), ("job", job_seeds())]:
         folder = os.path.join(ROOT, name)
         os.makedirs(folder, exist_ok=True)
         for file in os.listdir(folder):

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (PNG decode, job parsing) with AddressSanitizer and runs each.
+# Builds the libFuzzer targets (PNG decode, JPEG decode, job parsing) with AddressSanitizer and runs each.
 #
 #   bash scripts/fuzz.sh [SECONDS]       # SECONDS per target, 60 by default
 #
 # Only what the targets need is compiled, straight with swiftc and clang, into .build-fuzz/:
-# the shim over libpng and a slice of Core's sources as a module named Core. New inputs that
+# the shims over libpng and libjpeg and a slice of Core's sources as a module named Core. New inputs that
 # reach new code go to .build-fuzz/corpus/<target>/ (the committed seeds in fuzz/corpus/ are
 # only read). A crash, leak, timeout or huge allocation writes its input to
 # run/fuzz/<target>/ and fails the script.
@@ -14,11 +14,14 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 build=.build-fuzz
 out=run/fuzz
-mkdir -p "$build/modules/CPNG" "$out"
+mkdir -p "$build/modules/CPNG" "$build/modules/CJPEG" "$out"
 
-# The Core files the two targets reach. A compile error naming a missing type means Job or
-# PNG now uses another file: add it here.
+# The Core files the targets reach. A compile error naming a missing type means Job, PNG or
+# JPEG now uses another file: add it here.
 core_files=(
+    Sources/Core/Codec/ExifOrientation.swift
+    Sources/Core/Codec/JPEG.swift
+    Sources/Core/Codec/JPEGMarkers.swift
     Sources/Core/Codec/PNG.swift
     Sources/Core/Contracts/Base64.swift
     Sources/Core/Contracts/Echo.swift
@@ -50,28 +53,39 @@ module CPNG {
     export *
 }
 EOF
+cat >"$build/modules/CJPEG/module.modulemap" <<EOF
+module CJPEG {
+    header "$PWD/Sources/CJPEG/include/cjpeg.h"
+    export *
+}
+EOF
 "$clang" -c -g -O1 -fsanitize=fuzzer-no-link,address -I Sources/CPNG/include \
     Sources/CPNG/cpng.c -o "$build/cpng.o" || exit 1
+"$clang" -c -g -O1 -fsanitize=fuzzer-no-link,address -I Sources/CJPEG/include \
+    Sources/CJPEG/cjpeg.c -o "$build/cjpeg.o" || exit 1
 swiftc "${sanitize[@]}" -g -O -parse-as-library -module-name Core -emit-library -static \
     -emit-module -emit-module-path "$build/modules/Core.swiftmodule" \
     -I "$build/modules" -I Sources/CCrypto "${core_files[@]}" -o "$build/libCore.a" 2>&1 | quiet
 test "${PIPESTATUS[0]}" -eq 0 || exit 1
-for target in png job; do
-    source_file=$([[ $target == png ]] && echo fuzz/Targets/PNGDecode.swift || echo fuzz/Targets/JobParse.swift)
+declare -A sources=([png]=fuzz/Targets/PNGDecode.swift [jpeg]=fuzz/Targets/JPEGDecode.swift
+                    [job]=fuzz/Targets/JobParse.swift)
+# FUZZ_TARGETS="jpeg" runs only some of them.
+read -r -a targets <<<"${FUZZ_TARGETS:-png jpeg job}"
+for target in "${targets[@]}"; do
     swiftc "${sanitize[@]}" -g -O -parse-as-library -I "$build/modules" -I Sources/CCrypto \
-        "$source_file" "$build/libCore.a" "$build/cpng.o" -lpng16 -lcrypto \
+        "${sources[$target]}" "$build/libCore.a" "$build/cpng.o" "$build/cjpeg.o" -lpng16 -ljpeg -lcrypto \
         -o "$build/fuzz-$target" 2>&1 | quiet
     test "${PIPESTATUS[0]}" -eq 0 || exit 1
 done
 
 status=0
-for target in png job; do
+for target in "${targets[@]}"; do
     corpus="$build/corpus/$target"
     artifacts="$out/$target"
     mkdir -p "$corpus" "$artifacts"
     rm -f "$artifacts"/{crash,leak,timeout,oom,slow-unit}-*
     log="$out/$target.log"
-    # -malloc_limit_mb: no single allocation over 256 MB (the PNG target's limits need 48 MB
+    # -malloc_limit_mb: no single allocation over 256 MB (the decode targets' limits need 48 MB
     # at most); -timeout: no input may take 10 s.
     ASAN_OPTIONS=detect_leaks=1 "$build/fuzz-$target" "$corpus" "fuzz/corpus/$target" \
         -dict="fuzz/$target.dict" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 configuration="${1:-debug}"
 
 # C libraries the Swift targets link, and the tools the scripts use.
-apt_packages=(pkg-config libpng-dev libssl-dev zlib1g-dev librabbitmq-dev rabbitmq-server openssl
+apt_packages=(pkg-config libpng-dev libjpeg62-turbo-dev libssl-dev zlib1g-dev librabbitmq-dev rabbitmq-server openssl
     libopenblas-dev libdnnl-dev)
 missing=()
 for package in "${apt_packages[@]}"; do

@@ -21,7 +21,7 @@ swift test 2>&1 | grep -Ev "^\[[0-9]+/[0-9]+\]|^(◇|✔) (Test|Suite) \"|^(◇|
 echo "== contract tests (pytest)"
 GRADELINE_BIN=.build/debug python3 -m pytest -q Tests/contracts || status=1
 
-echo "== fuzz (PNG decode and job parsing, 60 s each)"
+echo "== fuzz (PNG decode, JPEG decode and job parsing, 60 s each)"
 bash scripts/fuzz.sh 60 || status=1
 
 exit $status

@@ -39,7 +39,8 @@ public enum FleetClients {
             properties: MessageProperties(contentType: "application/json", messageID: job.jobID))
     }
 
-    /// Groups photo files named `<phone>-<side>.png` into one job per phone.
+    /// Groups photo files named `<phone>-<side>.png` (or `.jpg`, `.jpeg`) into one job per phone;
+    /// each photo's content type comes from its first bytes (`Job.contentType(of:path:)`).
     public static func jobs(fromFiles paths: [String], kioskID: String, prefix: String = "") throws -> [Job] {
         var phones: [(String, [(side: Side, path: String)])] = []
         for path in paths {

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Reads and writes float32 `.npy` files (NumPy's format, version 1.0 to 3.0, C order).
+/// Reads and writes float32 `.npy` files (NumPy's format, version 1.0 to 3.0, C order). It also
+/// reads uint8 files, as floats, for decoded pixels.
 public enum NPY {
     public static func read(_ path: String) throws(InferenceError) -> NDArray {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -22,8 +23,9 @@ public enum NPY {
         }
         guard bytes.count >= start + headerLength else { throw InferenceError(.badInput, "'\(path)': truncated header") }
         let header = String(decoding: bytes[start..<(start + headerLength)], as: UTF8.self)
-        guard header.contains("'descr': '<f4'") else {
-            throw InferenceError(.badInput, "'\(path)' is not little-endian float32 (header \(header.trimmingCharacters(in: .whitespacesAndNewlines)))")
+        let isBytes = header.contains("'descr': '|u1'")
+        guard isBytes || header.contains("'descr': '<f4'") else {
+            throw InferenceError(.badInput, "'\(path)' is not little-endian float32 or uint8 (header \(header.trimmingCharacters(in: .whitespacesAndNewlines)))")
         }
         guard header.contains("'fortran_order': False") else {
             throw InferenceError(.badInput, "'\(path)' is in Fortran order; save it in C order")
@@ -35,7 +37,10 @@ public enum NPY {
             Int($0.trimmingCharacters(in: .whitespaces))
         }
         let count = shape.reduce(1, *), offset = start + headerLength
-        guard bytes.count - offset == count * 4 else {
+        if isBytes, bytes.count - offset == count {
+            return NDArray(shape: shape, data: bytes[offset...].map(Float.init))
+        }
+        guard bytes.count - offset == count * (isBytes ? 1 : 4) else {
             throw InferenceError(.badInput, "'\(path)' holds \(bytes.count - offset) bytes of data for shape \(shape)")
         }
         var values = [Float](repeating: 0, count: count)

@@ -31,12 +31,12 @@ struct Submit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Publishes grading jobs, one per phone, and with --wait prints each result.",
         discussion: """
-            Files named <phone>-<side>.png become one job per phone with its sides \
+            Files named <phone>-<side>.png (or .jpg, .jpeg) become one job per phone with its sides \
             (samples/phone-01-front.png and samples/phone-01-back.png are one job, phone-01). \
             --side makes one job of the given files, and --job publishes gradeline.job/1 files as they are.
             """)
 
-    @Argument(help: "Photo files, grouped into jobs by the <phone>-<side>.png naming.")
+    @Argument(help: "Photo files, PNG or JPEG, grouped into jobs by the <phone>-<side>.png naming (.jpg and .jpeg too).")
     var files: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("One side of a single job, as side=file.", valueName: "side=file"))

@@ -44,6 +44,19 @@ struct ShippedPipelineTests {
         }
     }
 
+    @Test("phone-02 sent as JPEG, its back stored on its side with EXIF orientation 6, grades as its PNGs do")
+    func jpegSides() throws {
+        let config = try Self.config.get()
+        var request = Fixtures.request([(.front, try Fixtures.jpeg("phone-02-front")),
+                                        (.back, try Fixtures.jpeg("phone-02-back"))], contentType: "image/jpeg")
+        let outcome = config.run(&request)
+        #expect(outcome == .graded, "\(outcome)")
+        #expect(request[.grade]?.value == "D")
+        let damages = request[.damages]?.items ?? []
+        #expect(damages.contains { $0.side == .front && $0.type == "crack" && $0.zone == "screen" })
+        #expect(damages.contains { $0.side == .back && $0.type == "scratch" })
+    }
+
     func map(_ image: Image, _ transform: (Int, Int, Int, UInt8) -> UInt8) -> Image {
         var out = image
         for y in 0..<image.height {

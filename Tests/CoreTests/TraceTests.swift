@@ -107,7 +107,7 @@ struct TraceTests {
             return
         }
         #expect(failure.code == "image.unsupported_content_type")
-        #expect(failure.message == "left image: content type 'image/gif' has no decoder; supported: image/png")
+        #expect(failure.message == "left image: content type 'image/gif' has no decoder; supported: image/png, image/jpeg")
     }
 
     @Test("the result JSON has every documented field, with stable names")

@@ -32,6 +32,35 @@ def test_producer_jobs_match_the_job_schema(binaries, schemas):
     assert [image["side"] for image in job["images"]] == ["front", "back"]
 
 
+def test_producer_jobs_from_jpeg_files_say_image_jpeg_and_grade(binaries, schemas, tmp_path):
+    worker, producer = binaries
+    out = run(producer, "job", "--side", "front=Tests/Fixtures/jpeg/phone-02-front.jpg",
+              "--side", "back=Tests/Fixtures/jpeg/phone-02-back.jpg", "--job-id", "contract-jpeg").stdout
+    job = json.loads(out)
+    validate(job, schemas["job"])
+    assert [image["content_type"] for image in job["images"]] == ["image/jpeg", "image/jpeg"]
+    path = tmp_path / "job.json"
+    path.write_text(out)
+    result = json.loads(run(worker, "grade", "--job", path).stdout)
+    validate(result, schemas["result"])
+    assert result["status"] == "graded" and result["grade"] == "D"
+
+
+def test_a_png_sent_as_image_jpeg_is_a_failed_result_naming_the_mismatch(binaries, schemas, tmp_path):
+    worker, producer = binaries
+    job = json.loads(run(producer, "job", "--side", "front=samples/phone-01-front.png", "--job-id", "x").stdout)
+    job["images"][0]["content_type"] = "image/jpeg"
+    validate(job, schemas["job"])
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps(job))
+    result = json.loads(run(worker, "grade", "--job", path, check=False).stdout)
+    validate(result, schemas["result"])
+    assert result["status"] == "failed"
+    assert result["error"]["code"] == "image.content_type_mismatch"
+    assert result["error"]["message"] == ("front image: the content type is image/jpeg but the bytes are a PNG "
+                                          "(they start with its signature)")
+
+
 @pytest.mark.parametrize("trace", ["summary", "full"])
 def test_graded_results_match_the_result_schema(binaries, schemas, trace):
     worker, _ = binaries

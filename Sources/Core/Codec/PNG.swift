@@ -38,6 +38,8 @@ public struct CodecError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let outOfMemory = Code("out_of_memory")
         /// The pixels cannot be encoded (an empty image, say).
         public static let unencodable = Code("unencodable")
+        /// A valid file of a kind Gradeline does not decode (a CMYK JPEG, say).
+        public static let unsupported = Code("unsupported")
     }
 
     public var code: Code
@@ -143,12 +145,7 @@ public enum PNG {
 
     /// Refuses a size over the limits, naming the size and the limit.
     static func check(width: Int, height: Int, against limits: ImageLimits) throws(CodecError) {
-        if width > limits.maxWidth || height > limits.maxHeight {
-            throw CodecError(.tooLarge, "the image is \(width)x\(height) pixels; the limit is \(limits.maxWidth)x\(limits.maxHeight)")
-        }
-        if width * height > limits.maxPixels {
-            throw CodecError(.tooLarge, "the image has \(width * height) pixels (\(width)x\(height)); the limit is \(limits.maxPixels)")
-        }
+        try limits.check(width: width, height: height)
     }
 
     /// Width and height from the IHDR chunk, which the PNG format puts right after the signature.
@@ -158,5 +155,17 @@ public enum PNG {
             bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
         }
         return (bigEndian(16), bigEndian(20))
+    }
+}
+
+extension ImageLimits {
+    /// Refuses a size over the limits, naming the size and the limit.
+    func check(width: Int, height: Int) throws(CodecError) {
+        if width > maxWidth || height > maxHeight {
+            throw CodecError(.tooLarge, "the image is \(width)x\(height) pixels; the limit is \(maxWidth)x\(maxHeight)")
+        }
+        if width * height > maxPixels {
+            throw CodecError(.tooLarge, "the image has \(width * height) pixels (\(width)x\(height)); the limit is \(maxPixels)")
+        }
     }
 }

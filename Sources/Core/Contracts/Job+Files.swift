@@ -22,7 +22,8 @@ extension Job {
         return (side, parts[1])
     }
 
-    /// The content type from the file's first bytes, then its extension.
+    /// The content type from the file's first bytes (the PNG signature, or JPEG's FF D8 FF),
+    /// then its extension (.png, .jpg, .jpeg).
     public static func contentType(of bytes: [UInt8], path: String) -> String {
         if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "image/png" }
         if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return "image/jpeg" }

@@ -4,7 +4,7 @@ import Foundation
 public struct Job: Codable, Sendable, Hashable {
     public static let schemaID = "gradeline.job/1"
     /// The content types a job's images may have.
-    public static let contentTypes = ["image/png"]
+    public static let contentTypes = ["image/png", "image/jpeg"]
 
     /// One photo of one side of the phone.
     public struct Photo: Codable, Sendable, Hashable {

@@ -18,6 +18,8 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         public static let imageTooLarge = Code("image.too_large")
         /// An image's content type has no decoder.
         public static let unsupportedContentType = Code("image.unsupported_content_type")
+        /// An image's bytes are not of the content type the job gives for it.
+        public static let contentTypeMismatch = Code("image.content_type_mismatch")
         /// Memory or another resource ran out; the job may succeed later.
         public static let resourceExhausted = Code("resource.exhausted")
         /// A bug in a function: it should never happen.

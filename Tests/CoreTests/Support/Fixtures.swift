@@ -1,3 +1,5 @@
+import Foundation
+import Testing
 @testable import Core
 
 enum Fixtures {
@@ -12,10 +14,21 @@ enum Fixtures {
         return try! PNG.encode(Image(width: width, height: height, format: .rgb8, pixels: pixels))
     }
 
-    /// A Request with the given photos.
-    static func request(_ photos: [(Side, [UInt8])], jobID: String = "job-1") -> Request {
+    /// A Request with the given photos, all of one content type.
+    static func request(_ photos: [(Side, [UInt8])], jobID: String = "job-1",
+                        contentType: String = "image/png") -> Request {
         Request(jobID: jobID, kioskID: "kiosk-7", submittedAt: "2026-11-28T07:00:00Z",
-                photos: Sided(photos.map { ($0.0, EncodedImage(contentType: "image/png", bytes: $0.1)) }))
+                photos: Sided(photos.map { ($0.0, EncodedImage(contentType: contentType, bytes: $0.1)) }))
+    }
+
+    /// The folder of the JPEG fixtures that experiment/make_jpeg_fixtures.py writes.
+    static let jpegFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/jpeg")
+
+    /// The bytes of Tests/Fixtures/jpeg/NAME.jpg.
+    static func jpeg(_ name: String) throws -> [UInt8] {
+        let path = jpegFolder.appendingPathComponent("\(name).jpg").path
+        return [UInt8](try #require(FileManager.default.contents(atPath: path), "no fixture \(path)"))
     }
 
     /// Loads a config from YAML text, failing the test with its errors when it does not load.
