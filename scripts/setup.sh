@@ -26,10 +26,11 @@ fi
 
 # Python packages for the experiment and the contract tests, into the first python3 on PATH.
 # rfc3339-validator is what makes jsonschema check "format": "date-time"; without it the
-# contract tests could not check timestamps (they fail rather than skip that check).
-if ! python3 -c "import numpy, jsonschema, pytest, rfc3339_validator" 2>/dev/null; then
-    echo "setup: installing numpy, jsonschema, pytest and rfc3339-validator for $(command -v python3)"
-    python3 -m pip install --quiet numpy jsonschema pytest rfc3339-validator
+# contract tests could not check timestamps (they fail rather than skip that check). pyyaml is
+# for experiment/reference.py, which reads the pipeline config and the grade rules.
+if ! python3 -c "import numpy, jsonschema, pytest, rfc3339_validator, yaml" 2>/dev/null; then
+    echo "setup: installing numpy, jsonschema, pytest, rfc3339-validator and pyyaml for $(command -v python3)"
+    python3 -m pip install --quiet numpy jsonschema pytest rfc3339-validator pyyaml
 fi
 
 echo "setup: swift build -c $configuration"

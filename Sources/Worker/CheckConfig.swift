@@ -5,9 +5,13 @@ import Core
 struct CheckConfig: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
-        abstract: "Validates a pipeline config; exits 2 and lists every problem when it is wrong.")
+        abstract: "Validates a pipeline config and runs its canaries; exits 2 and lists every problem when it is wrong.",
+        discussion: "Exits 3 when a canary job's output differs from its expected.json (see `canaries`).")
 
     @OptionGroup var pipeline: PipelineOption
+
+    @Flag(name: .long, help: "Only validate; do not run the canary jobs.")
+    var skipCanaries = false
 
     func run() throws {
         let config = try pipeline.load()
@@ -18,5 +22,6 @@ struct CheckConfig: ParsableCommand {
                 print("    \(index + 1). \(step.descriptor.name) [\(step.descriptor.module.rawValue)]")
             }
         }
+        if !skipCanaries { try CanaryGate.enforce(config, quiet: false) }
     }
 }

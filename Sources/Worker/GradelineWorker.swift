@@ -8,5 +8,6 @@ struct GradelineWorker: AsyncParsableCommand {
         commandName: "gradeline-worker",
         abstract: "Grades phone photos with the pipeline that config/pipeline.yaml defines.",
         version: Gradeline.version,
-        subcommands: [Run.self, Grade.self, CheckConfig.self, Evaluate.self, ModelRun.self, Child.self])
+        subcommands: [Run.self, Grade.self, CheckConfig.self, Evaluate.self, CanariesCommand.self, ParityCommand.self,
+                      ModelRun.self, Child.self])
 }

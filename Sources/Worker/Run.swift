@@ -14,7 +14,8 @@ struct Run: AsyncParsableCommand {
             Settings come from --config (default config/worker.yaml when it exists), then the \
             environment (GRADELINE_AMQP_URL, GRADELINE_CONCURRENCY, GRADELINE_PIPELINE, \
             GRADELINE_TRACE, GRADELINE_WORKER_ID), then these flags. Exits 2 on a settings or \
-            pipeline config mistake, before it connects.
+            pipeline config mistake, and 3 when a canary job of the config's canaries: section \
+            differs from its expected.json; both before it connects.
             """)
 
     @Option(name: .long, help: ArgumentHelp("Worker settings (YAML).", valueName: "file"))
@@ -54,6 +55,14 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let pipelineConfig = try PipelineOption(pipeline: settings.pipeline).load()
+        // The canaries run here, in the supervisor, before any child starts and before the
+        // broker is reached: a worker whose model, libraries or config changed its outputs
+        // never takes a job. (Children run the same executable and config, so they would agree.)
+        let start = ContinuousClock.now
+        try CanaryGate.enforce(pipelineConfig, quiet: true)
+        if pipelineConfig.canaries != nil {
+            logger.info("canaries match their recording", metadata: ["elapsed": "\(start.duration(to: .now))"])
+        }
         // The pipelines run in child processes of this same executable (see `Child`).
         var arguments = ["child", "--pipeline", settings.pipeline, "--worker-id", settings.workerID]
         if let file { arguments += ["--config", file] }

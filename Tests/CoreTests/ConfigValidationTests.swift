@@ -195,7 +195,7 @@ struct ConfigValidationTests {
     @Test("unknown sections, missing sections and bad YAML are errors")
     func structuralMistakes() {
         #expect(Fixtures.problems("mian: [p]\npipelines: {}\n").contains(
-            "test.yaml:1:1: unknown section 'mian'; a config has 'main', 'pipelines' and optionally 'models'; did you mean 'main'?"))
+            "test.yaml:1:1: unknown section 'mian'; a config has 'main', 'pipelines' and optionally 'models', 'parity' and 'canaries'; did you mean 'main'?"))
         #expect(Fixtures.problems("main: [p]\n") == [
             "test.yaml:1:1: missing section 'pipelines:', which defines each pipeline's steps",
             "test.yaml:1:8: main lists pipeline 'p', which 'pipelines:' does not define",

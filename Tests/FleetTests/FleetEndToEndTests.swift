@@ -19,7 +19,9 @@ struct FleetEndToEndTests {
                 "\(samples)/\($0).png"
             }, kioskID: "kiosk-e2e", prefix: "\(harness.id)-")
             try await harness.submit(jobs)
-            let results = try await harness.results(for: jobs.map(\.jobID))
+            // The shipped config has canaries, which the worker runs before it consumes: three
+            // jobs that take half a minute in a debug build.
+            let results = try await harness.results(for: jobs.map(\.jobID), timeout: .seconds(240))
 
             let local = try PipelineConfig.load(file: harness.pipelineFile.path)
             for job in jobs {

@@ -24,6 +24,11 @@ public struct PipelineConfig: Sendable {
     public let sha256: String
     /// The SHA-256 of each model file, by model name, for the result's fingerprint.
     public let modelHashes: [String: String]
+    /// The `parity:` section: tolerances of `gradeline-worker parity`. Not in the fingerprint:
+    /// it changes no result.
+    public let parity: ParityTolerances
+    /// The `canaries:` section, when there is one. Not in the fingerprint either.
+    public let canaries: CanarySettings?
 
     /// Loads and validates the config at `path`.
     public static func load(file path: String, registry: Registry = .standard) throws(ConfigError)
@@ -49,13 +54,14 @@ public struct PipelineConfig: Sendable {
                              provided: [String: any Artifact.Type] = [:]) throws(ConfigError) -> PipelineConfig {
         var loader = ConfigLoader(file: file, environment: environment, registry: registry)
         loader.provided = provided
-        guard let (main, normalized) = loader.load(yaml), loader.issues.isEmpty else {
+        guard let (main, normalized, verification) = loader.load(yaml), loader.issues.isEmpty else {
             throw ConfigError(issues: loader.issues.sorted {
                 ($0.line ?? 0, $0.column ?? 0) < ($1.line ?? 0, $1.column ?? 0)
             })
         }
         return PipelineConfig(file: file, main: main, normalized: normalized, sha256: SHA256.hex(normalized),
-                              modelHashes: loader.environment.models.mapValues(\.sha256))
+                              modelHashes: loader.environment.models.mapValues(\.sha256),
+                              parity: verification.parity, canaries: verification.canaries)
     }
 
     /// Runs the `main:` pipelines in order on `request`, stopping at a rejection or failure.
@@ -80,7 +86,7 @@ private struct ConfigLoader {
     var provided: [String: any Artifact.Type] = [:]
 
     /// The top-level keys a config may have.
-    static let sections = ["main", "pipelines", "models"]
+    static let sections = ["main", "pipelines", "models", "parity", "canaries"]
 
     init(file: String, environment: ConfigEnvironment, registry: Registry) {
         self.file = file
@@ -88,7 +94,8 @@ private struct ConfigLoader {
         self.registry = registry
     }
 
-    mutating func load(_ yaml: String) -> ([Pipeline], String)? {
+    mutating func load(_ yaml: String)
+        -> ([Pipeline], String, (parity: ParityTolerances, canaries: CanarySettings?))? {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -108,7 +115,7 @@ private struct ConfigLoader {
         for (key, value) in top {
             let name = key.string ?? ""
             if !Self.sections.contains(name) {
-                issue(key.mark, "unknown section '\(name)'; a config has 'main', 'pipelines' and optionally 'models'",
+                issue(key.mark, "unknown section '\(name)'; a config has 'main', 'pipelines' and optionally 'models', 'parity' and 'canaries'",
                       suggestion: Suggest.nearest(to: name, in: Self.sections))
             } else if sections[name] != nil {
                 issue(key.mark, "section '\(name)' appears twice")
@@ -154,7 +161,16 @@ private struct ConfigLoader {
                                                       "params": .object($0.params)]) }),
             ]))
         }
-        return (pipelines, Self.canonicalJSON(.object(["main": .array(normalized), "models": .object(models)])))
+        // Tolerances and canaries say how to check the pipeline, not what it computes: they stay
+        // out of the normalized form, so that recording canaries does not change the fingerprint.
+        let parity = VerificationSections.parity(sections["parity"], functions: registry.names) { mark, message, suggestion in
+            issue(mark, message, suggestion: suggestion)
+        }
+        let canaries = VerificationSections.canaries(sections["canaries"], directory: environment.directory) { mark, message, suggestion in
+            issue(mark, message, suggestion: suggestion)
+        }
+        return (pipelines, Self.canonicalJSON(.object(["main": .array(normalized), "models": .object(models)])),
+                (parity, canaries))
     }
 
     /// Loads each model of `models:` once, checking its file's SHA-256; returns their normalized form.

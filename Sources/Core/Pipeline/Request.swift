@@ -46,6 +46,10 @@ public struct Request: Sendable {
     /// Whether any artifact is stored under `name`.
     public func has(_ name: String) -> Bool { artifacts[name] != nil }
 
+    /// The artifact stored under `name`, whatever its type, for tools that compare whole runs
+    /// (`gradeline-worker parity`); pipeline functions use typed keys.
+    public func artifact(named name: String) -> (any Artifact)? { artifacts[name] }
+
     /// The trace summaries of the artifact named `name`, or none when it is absent.
     func summarize(_ name: String, level: TraceLevel) -> [OutputSummary] {
         guard let artifact = artifacts[name] else { return [] }
