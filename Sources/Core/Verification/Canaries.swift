@@ -73,7 +73,7 @@ public struct CanaryResult: Sendable {
 
 /// Canary jobs: photos committed with the model whose every step's output hash is recorded.
 /// A worker runs them before it consumes (and `check-config` runs them), so that a wrong model
-/// file, a changed library (oneDNN, OpenBLAS, libpng) or a changed config refuses the start
+/// file, a changed library (oneDNN, OpenBLAS, libpng, libjpeg-turbo) or a changed config refuses the start
 /// instead of changing grades.
 public enum Canaries {
     /// The jobs the settings name, with their folders.
@@ -91,16 +91,20 @@ public enum Canaries {
         return names.map { ($0, "\(settings.directory)/\($0)") }
     }
 
-    /// A canary job's Request: its folder's `<side>.png` files.
+    /// A canary job's Request: its folder's `<side>.png` or `<side>.jpg` files, so that both
+    /// decoders are covered.
     public static func request(name: String, folder: String) throws(VerificationError) -> Request {
         var photos = Sided<EncodedImage>()
         for side in Side.allCases {
-            if let data = FileManager.default.contents(atPath: "\(folder)/\(side.rawValue).png") {
-                photos[side] = EncodedImage(contentType: "image/png", bytes: [UInt8](data))
+            for file in ["png", "jpg", "jpeg"].map({ "\(folder)/\(side.rawValue).\($0)" }) {
+                guard let data = FileManager.default.contents(atPath: file) else { continue }
+                let bytes = [UInt8](data)
+                photos[side] = EncodedImage(contentType: Job.contentType(of: bytes, path: file), bytes: bytes)
+                break
             }
         }
         guard !photos.isEmpty else {
-            throw VerificationError("canary '\(name)': no photos in \(folder) (front.png, back.png, ...)")
+            throw VerificationError("canary '\(name)': no photos in \(folder) (front.png, back.jpg, ...)")
         }
         return Request(jobID: "canary-\(name)", kioskID: "canary", submittedAt: "2026-01-01T00:00:00Z", photos: photos)
     }
@@ -227,7 +231,7 @@ public enum Canaries {
         let function = stage.split(separator: "/").last.map(String.init) ?? stage
         switch function {
         case "decode_image":
-            return ["a changed libpng (the PNG decoder)", "changed photos in the canary folder", "a changed decode_image param"]
+            return ["a changed libpng or libjpeg-turbo (the decoders)", "changed photos in the canary folder", "a changed decode_image param"]
         case "segment":
             return ["a wrong model file (check models: in the config and models/MODEL_CARD.md)",
                     "a changed oneDNN or OpenBLAS library", "a CPU with other instruction sets (oneDNN picks kernels per CPU)",
