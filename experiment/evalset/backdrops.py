@@ -68,9 +68,9 @@ def felt(rng, h, w, scale):
     colours = {"green": (0.12, 0.32, 0.18), "navy": (0.12, 0.16, 0.32), "charcoal": (0.22, 0.22, 0.23),
                "burgundy": (0.35, 0.12, 0.15)}
     base = np.array(list(colours.values())[rng.integers(len(colours))]) * rng.uniform(0.9, 1.3)
-    fibre = 0.5 * smooth_noise(rng, (h, w), 0.8) + 0.5 * smooth_noise(rng, (h, w), 2.5 * scale)
+    fibre = 0.35 * smooth_noise(rng, (h, w), 1.2) + 0.65 * smooth_noise(rng, (h, w), 2.5 * scale)
     blotch = smooth_noise(rng, (h, w), 50 * scale)
-    shade = 1 + 0.07 * fibre + 0.05 * blotch
+    shade = 1 + 0.06 * fibre + 0.05 * blotch
     return base * shade[..., None]
 
 
