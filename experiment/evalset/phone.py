@@ -40,7 +40,8 @@ def pick_colour(rng, name):
         h, s, v = rng.uniform(181, 198), rng.uniform(0.4, 0.75), rng.uniform(0.5, 0.8)
         rgb = colorsys.hsv_to_rgb(h / 360, s, v)
     else:
-        rgb = np.clip(np.array(ORDINARY_COLOURS[name]) * rng.uniform(0.93, 1.07) + rng.uniform(-0.015, 0.015, 3), 0, 1)
+        # One brightness change and one offset for all channels, so the hue stays the colour's own.
+        rgb = np.clip(np.array(ORDINARY_COLOURS[name]) * rng.uniform(0.93, 1.07) + rng.uniform(-0.015, 0.015, 3).mean(), 0, 1)
         hue, sat = hue_saturation(rgb)
         assert not (160 <= hue <= 200 and sat > 0.3), (name, rgb)
     return tuple(float(c) for c in rgb)

@@ -482,16 +482,23 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=20261201)
     parser.add_argument("--out", default="experiment/evalset/golden")
     parser.add_argument("--only", help="render only these ids (comma-separated), for debugging; no manifest")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the cases already in --out (from an interrupted run of the same command)")
     args = parser.parse_args(argv)
     rules = grading.load_rules()
     entries = plan(args.seed, args.phones, args.rejects)
     only = set(args.only.split(",")) if args.only else None
-    if only is None and os.path.isdir(args.out):
+    if only is None and not args.resume and os.path.isdir(args.out):
         shutil.rmtree(args.out)
     os.makedirs(args.out, exist_ok=True)
     truths = []
     for entry in entries:
         if only and entry["id"] not in only:
+            continue
+        done = os.path.join(args.out, entry["id"], "truth.json")
+        if args.resume and os.path.exists(done):
+            with open(done) as f:
+                truths.append(json.load(f))
             continue
         for attempt in range(200):
             try:
