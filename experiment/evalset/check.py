@@ -171,7 +171,9 @@ def check_case(root, case, manifest, rules):
               "too_dark": m is not None and m["mean"] < 40,
               "overexposed": m is not None and m["mean"] > 215,
               "blurred": m is not None and m["lap"] < 8 and 40 <= m["mean"] <= 215,
-              "phone_cut_off": side in maps and grading.border_fraction(maps[side]) > 0.05}[code]
+              # More than the worker's 15% of the photo, or it would say no_phone first.
+              "phone_cut_off": side in maps and grading.border_fraction(maps[side]) > 0.05
+                               and (maps[side] != 0).mean() >= 0.2}[code]
         if not ok:
             fail(where, "%s on %s does not hold: %s" % (code, side, m))
         for other, mo in measures.items():

@@ -414,6 +414,8 @@ def render_case(entry, seed, attempt, rules):
             raise Retry("%s photo measures %s" % (name, m))
         if name == cut_side and grading.border_fraction(side.labels) < 0.12:
             raise Retry("not cut off enough")
+        if name == cut_side and (side.labels != BACKGROUND).mean() < 0.25:
+            raise Retry("so far out that the worker would say no_phone")
         if name != cut_side and grading.border_fraction(side.labels) > 0:
             raise AssertionError("a phone touches the border")
         photos[name], measures[name] = data, m
