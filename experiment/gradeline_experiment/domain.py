@@ -178,9 +178,7 @@ def _camera_bump(rng, canvas, ph, pw, xx, yy):
 
 def _single_crack(rng, canvas, labels, allowed, scale):
     """One long meandering crack across the area."""
-    ys, xs = np.nonzero(allowed)
-    pick = rng.integers(len(ys))
-    point = np.array([xs[pick], ys[pick]], np.float32)
+    point = synth.random_point(rng, allowed)
     angle, remaining = rng.uniform(0, 2 * np.pi), rng.uniform(250, 700) * scale
     brightness = rng.uniform(150, 245)
     thickness = rng.uniform(1.8, 3.2) * scale
@@ -213,32 +211,26 @@ def _shattered_corner(rng, canvas, labels, allowed, scale):
 
 def _scratch_cluster(rng, canvas, labels, allowed, scale):
     """Several near-parallel hairline scratches, as from keys in a pocket."""
-    ys, xs = np.nonzero(allowed)
-    pick = rng.integers(len(ys))
-    origin = np.array([xs[pick], ys[pick]], np.float32)
+    origin = synth.random_point(rng, allowed)
     angle = rng.uniform(0, np.pi)
     normal = np.array([-np.sin(angle), np.cos(angle)], np.float32)
     for k in range(int(rng.integers(3, 7))):
         start = origin + normal * k * rng.uniform(5, 12) * scale
         length = rng.uniform(60, 200) * scale
         end = start + length * np.array([np.cos(angle), np.sin(angle)], np.float32)
-        colour = np.clip(canvas[int(np.clip(start[1], 0, canvas.shape[0] - 1)),
-                                int(np.clip(start[0], 0, canvas.shape[1] - 1))] + rng.uniform(50, 100), 0, 255)
+        colour = synth.lifted_colour(canvas, start, rng.uniform(50, 100))
         synth._stamp_segment(canvas, labels, allowed, start, end, rng.uniform(2.0, 2.8) * scale, colour, 0.75, SCRATCH)
 
 
 def _curved_scratch(rng, canvas, labels, allowed, scale):
     """A scratch along an arc."""
-    ys, xs = np.nonzero(allowed)
-    pick = rng.integers(len(ys))
-    point = np.array([xs[pick], ys[pick]], np.float32)
+    point = synth.random_point(rng, allowed)
     angle, bend = rng.uniform(0, 2 * np.pi), rng.choice([-1, 1]) * rng.uniform(0.05, 0.15)
     lift = rng.uniform(50, 110)
     for _ in range(int(rng.integers(10, 25))):
         angle += bend
         nxt = point + 10 * scale * np.array([np.cos(angle), np.sin(angle)], np.float32)
-        colour = np.clip(canvas[int(np.clip(point[1], 0, canvas.shape[0] - 1)),
-                                int(np.clip(point[0], 0, canvas.shape[1] - 1))] + lift, 0, 255)
+        colour = synth.lifted_colour(canvas, point, lift)
         synth._stamp_segment(canvas, labels, allowed, point, nxt, rng.uniform(2.0, 3.4) * scale, colour, 0.8, SCRATCH)
         point = nxt
 

@@ -96,10 +96,22 @@ def _draw_crack(rng, canvas, labels, allowed, scale):
                                  remaining * rng.uniform(0.3, 0.7)))
 
 
-def _draw_scratch(rng, canvas, labels, allowed, scale):
+def random_point(rng, allowed) -> np.ndarray:
+    """A random pixel of the `allowed` mask, as an (x, y) point."""
     ys, xs = np.nonzero(allowed)
     pick = rng.integers(len(ys))
-    start = np.array([xs[pick], ys[pick]], np.float32)
+    return np.array([xs[pick], ys[pick]], np.float32)
+
+
+def lifted_colour(canvas, point, lift):
+    """The canvas colour under `point` (clamped to the canvas), brightened by `lift`."""
+    y = int(np.clip(point[1], 0, canvas.shape[0] - 1))
+    x = int(np.clip(point[0], 0, canvas.shape[1] - 1))
+    return np.clip(canvas[y, x] + lift, 0, 255)
+
+
+def _draw_scratch(rng, canvas, labels, allowed, scale):
+    start = random_point(rng, allowed)
     angle, length = rng.uniform(0, 2 * np.pi), rng.uniform(80, 260) * scale
     bend = rng.normal(0, 0.04)
     lift = rng.uniform(60, 110)
@@ -108,8 +120,7 @@ def _draw_scratch(rng, canvas, labels, allowed, scale):
     for _ in range(pieces):
         angle += bend
         nxt = point + (length / pieces) * np.array([np.cos(angle), np.sin(angle)], np.float32)
-        colour = np.clip(canvas[int(np.clip(point[1], 0, canvas.shape[0] - 1)),
-                                int(np.clip(point[0], 0, canvas.shape[1] - 1))] + lift, 0, 255)
+        colour = lifted_colour(canvas, point, lift)
         _stamp_segment(canvas, labels, allowed, point, nxt, rng.uniform(2.0, 3.2) * scale, colour, 0.8, SCRATCH)
         point = nxt
 
