@@ -1,7 +1,7 @@
 """Trains the damage segmentation network on CPU and exports it to ONNX with its model card.
 
     /usr/bin/python3 experiment/make_dataset.py          # once: renders experiment/data/
-    /usr/bin/python3 experiment/train.py [--minutes 45]  # trains, evaluates, exports
+    /usr/bin/python3 experiment/train.py [--minutes 45] [--widths ...] [--crop HxW]  # trains, evaluates, exports
 
 Debian's system Python is the one that sees Debian's python3-torch and python3-onnx. Training
 uses random 256x128 crops (half of them centred on damage) of the 512x256 preprocessed photos,
@@ -97,6 +97,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dice", type=float, default=0.5, help="weight of the soft Dice loss on the damage classes")
+    parser.add_argument("--widths", default="16,32,48,64",
+                        help="encoder stages' channels, then the bottleneck's (16,32,48,64,96,128 is model.DEEP)")
+    parser.add_argument("--crop", default="256x128", help="training crop, HxW (384x192 with the deep net)")
+    parser.add_argument("--warm-start", default=None,
+                        help="a state dict (such as experiment/data/damage-seg.pt) whose tensors of matching "
+                             "name and shape start the training")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -109,12 +115,19 @@ def main() -> None:
     frequencies = np.bincount(train_labels.ravel(), minlength=len(synth.CLASSES)) / train_labels.size
     weights = np.clip((frequencies.max() / np.maximum(frequencies, 1e-6)) ** 0.5, 1, 30)
     print("class weights:", dict(zip(synth.CLASSES, np.round(weights, 2))))
-    model = DamageUNet()
+    widths = tuple(int(w) for w in args.widths.split(","))
+    model = DamageUNet(widths=widths)
+    if args.warm_start:
+        own = model.state_dict()
+        loaded = {k: v for k, v in torch.load(args.warm_start).items() if k in own and own[k].shape == v.shape}
+        model.load_state_dict(loaded, strict=False)
+        print(f"warm start: {len(loaded)} of {len(own)} tensors from {args.warm_start}")
+    crop = tuple(int(v) for v in args.crop.split("x"))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
     budget = args.minutes * 60
     start, step = time.time(), 0
-    stream = batches(train_images, train_labels, rng, args.batch, (256, 128))
+    stream = batches(train_images, train_labels, rng, args.batch, crop)
     model.train()
     while time.time() - start < budget:
         progress = (time.time() - start) / budget
@@ -156,15 +169,16 @@ def main() -> None:
                   "preprocess": "resize area to 256x512, x / 255, normalize mean [0.485, 0.456, 0.406] std [0.229, 0.224, 0.225]"},
         "output": {"name": "logits", "shape": ["batch", len(synth.CLASSES), 512, 256]},
         "training": {"seed": args.seed, "steps": step, "minutes": round((time.time() - start) / 60, 1),
-                     "batch": args.batch, "crop": [256, 128], "lr": args.lr, "threads": args.threads,
+                     "batch": args.batch, "crop": list(crop), "widths": list(widths), "warm_start": args.warm_start, "lr": args.lr, "threads": args.threads,
                      "dice_weight": args.dice,
                      "train_photos": int(len(train_images)), "val_photos": int(len(val_images)),
                      "augment": "exposure, contrast, colour balance, noise, grey; horizontal and vertical flips",
                      "class_weights": [round(float(w), 3) for w in weights],
                      "torch": torch.__version__,
                      "commands": ["/usr/bin/python3 experiment/make_dataset.py --seed %d" % args.seed,
-                                  "/usr/bin/python3 experiment/train.py --minutes %g --seed %d --dice %g"
-                                  % (args.minutes, args.seed, args.dice)]},
+                                  "/usr/bin/python3 experiment/train.py --minutes %g --seed %d --dice %g --widths %s --crop %s --batch %d%s"
+                                  % (args.minutes, args.seed, args.dice, args.widths, args.crop, args.batch,
+                                     " --warm-start " + args.warm_start if args.warm_start else "")]},
         "held_out_metrics": metrics,
         "held_out_metrics_synth": metrics_synth,
     }

@@ -1,9 +1,12 @@
-"""The damage segmentation network: a small U-Net over 512x256 portrait photos.
+"""The damage segmentation network: a U-Net over 512x256 portrait photos.
 
-Encoder: three stages of two 3x3 convolutions (16, 32, 48 channels) with batch norm and ReLU,
-each followed by 2x2 max pooling, and a 64-channel bottleneck. Decoder: the first upsampling is
-a learned 2x2 transposed convolution, the others bilinear; each concatenates the encoder's skip
-and applies two 3x3 convolutions. A 1x1 convolution gives one logit per class.
+Encoder: stages of two 3x3 convolutions with batch norm and ReLU, each followed by 2x2 max
+pooling, then a bottleneck. The shipped model has three stages (16, 32, 48 channels) and a
+64-channel bottleneck at 1/8 of the photo. `DEEP` adds two stages (64, 96) and a 128-channel
+bottleneck at 1/32, so that each pixel sees most of the phone: whether a dark, flat area is a
+screen or a dark tray depends on where the phone's outline is, far away. Decoder: the first
+upsampling is a learned 2x2 transposed convolution, the others bilinear; each concatenates the
+encoder's skip and applies two 3x3 convolutions. A 1x1 convolution gives one logit per class.
 """
 import torch
 from torch import nn
@@ -18,26 +21,38 @@ def _block(inputs: int, outputs: int) -> nn.Sequential:
     )
 
 
+DEEP = (16, 32, 48, 64, 96, 128)
+
+
 class DamageUNet(nn.Module):
+    """`widths` lists the encoder stages' channels, then the bottleneck's."""
+
     def __init__(self, classes: int = len(CLASSES), widths=(16, 32, 48, 64)):
         super().__init__()
-        w1, w2, w3, w4 = widths
-        self.enc1, self.enc2, self.enc3 = _block(3, w1), _block(w1, w2), _block(w2, w3)
+        *stages, bottom = widths
+        self.depth = len(stages)
+        inputs = 3
+        for level, width in enumerate(stages, 1):
+            setattr(self, f"enc{level}", _block(inputs, width))
+            inputs = width
         self.pool = nn.MaxPool2d(2)
-        self.bottleneck = _block(w3, w4)
-        self.up3 = nn.ConvTranspose2d(w4, w4, 2, stride=2)
-        self.dec3 = _block(w4 + w3, w3)
+        self.bottleneck = _block(stages[-1], bottom)
+        setattr(self, f"up{self.depth}", nn.ConvTranspose2d(bottom, bottom, 2, stride=2))
         self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
-        self.dec2 = _block(w3 + w2, w2)
-        self.dec1 = _block(w2 + w1, w1)
-        self.head = nn.Conv2d(w1, classes, 1)
+        below = bottom
+        for level in range(self.depth, 0, -1):
+            width = stages[level - 1]
+            setattr(self, f"dec{level}", _block(below + width, width))
+            below = width
+        self.head = nn.Conv2d(stages[0], classes, 1)
 
     def forward(self, x):
-        e1 = self.enc1(x)
-        e2 = self.enc2(self.pool(e1))
-        e3 = self.enc3(self.pool(e2))
-        b = self.bottleneck(self.pool(e3))
-        d3 = self.dec3(torch.cat([self.up3(b), e3], 1))
-        d2 = self.dec2(torch.cat([self.up(d3), e2], 1))
-        d1 = self.dec1(torch.cat([self.up(d2), e1], 1))
-        return self.head(d1)
+        skips = []
+        for level in range(1, self.depth + 1):
+            x = getattr(self, f"enc{level}")(x if level == 1 else self.pool(x))
+            skips.append(x)
+        x = self.bottleneck(self.pool(x))
+        for level in range(self.depth, 0, -1):
+            up = getattr(self, f"up{level}") if level == self.depth else self.up
+            x = getattr(self, f"dec{level}")(torch.cat([up(x), skips[level - 1]], 1))
+        return self.head(x)
