@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets a new machine up and runs every test: the Swift suites (the fleet's against a private
-# RabbitMQ node started here), then the contract tests, then a minute of each fuzz target.
+# RabbitMQ node started here), the evaluation gate on a few golden cases, the contract tests,
+# then a minute of each fuzz target.
 #
 #   bash scripts/test.sh
 set -uo pipefail
@@ -17,6 +18,10 @@ export GRADELINE_TEST_AMQP_URL="$GRADELINE_AMQP_URL" GRADELINE_TEST_AMQPS_URL="$
 status=0
 echo "== swift test"
 swift test 2>&1 | grep -Ev "^\[[0-9]+/[0-9]+\]|^(◇|✔) (Test|Suite) \"|^(◇|✔) Test case " ; test "${PIPESTATUS[0]}" -eq 0 || status=1
+
+echo "== evaluation gate (the golden set's gate cases against models/evaluation.json)"
+.build/debug/gradeline-worker evaluate --golden experiment/evalset/golden --case gate \
+    --baseline models/evaluation.json >/dev/null || status=1
 
 echo "== contract tests (pytest)"
 GRADELINE_BIN=.build/debug python3 -m pytest -q Tests/contracts || status=1
