@@ -314,13 +314,7 @@ def render(rng: np.random.Generator, spec: synth.Spec, height: int = 1440, width
     corners = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float64) - [pw / 2, ph / 2]
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     placed = corners @ rot.T + [cx, cy] + rng.uniform(-0.012, 0.012, (4, 2)) * [width, height]
-    inverse = np.linalg.inv(synth._homography(corners + [pw / 2, ph / 2], placed))
-    oy, ox = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
-    denom = inverse[2, 0] * ox + inverse[2, 1] * oy + inverse[2, 2]
-    u = (inverse[0, 0] * ox + inverse[0, 1] * oy + inverse[0, 2]) / denom - 0.5
-    v = (inverse[1, 0] * ox + inverse[1, 1] * oy + inverse[1, 2]) / denom - 0.5
-    inside = (u >= 0) & (u <= pw - 1) & (v >= 0) & (v <= ph - 1)
-    ui, vi = np.clip(np.rint(u), 0, pw - 1).astype(int), np.clip(np.rint(v), 0, ph - 1).astype(int)
+    ui, vi, inside, ox, oy = synth.warp(pw, ph, corners + [pw / 2, ph / 2], placed, height, width)
     out_labels = np.where(inside, labels[vi, ui], BACKGROUND).astype(np.uint8)
     phone = out_labels != BACKGROUND
 

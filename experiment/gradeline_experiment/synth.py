@@ -155,6 +155,19 @@ def _homography(src, dst):
     return vt[-1].reshape(3, 3) / vt[-1, -1]
 
 
+def warp(pw, ph, corners, placed, height, width):
+    """Where each photo pixel looks in the flat pw x ph phone, when the homography takes
+    `corners` to `placed`: (column, row, inside the phone, photo x, photo y), by nearest."""
+    inverse = np.linalg.inv(_homography(corners, placed))
+    oy, ox = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    denom = inverse[2, 0] * ox + inverse[2, 1] * oy + inverse[2, 2]
+    u = (inverse[0, 0] * ox + inverse[0, 1] * oy + inverse[0, 2]) / denom - 0.5
+    v = (inverse[1, 0] * ox + inverse[1, 1] * oy + inverse[1, 2]) / denom - 0.5
+    inside = (u >= 0) & (u <= pw - 1) & (v >= 0) & (v <= ph - 1)
+    ui, vi = np.clip(np.rint(u), 0, pw - 1).astype(int), np.clip(np.rint(v), 0, ph - 1).astype(int)
+    return ui, vi, inside, ox, oy
+
+
 def render(rng: np.random.Generator, spec: Spec, height: int = 1440, width: int = 720):
     """Renders one photo: returns (rgb uint8 HxWx3, labels uint8 HxW)."""
     scale = height / 1440
@@ -196,13 +209,7 @@ def render(rng: np.random.Generator, spec: Spec, height: int = 1440, width: int 
     corners = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float64) - [pw / 2, ph / 2]
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     placed = corners @ rot.T + [cx, cy] + rng.uniform(-0.006, 0.006, (4, 2)) * [width, height]
-    inverse = np.linalg.inv(_homography(corners + [pw / 2, ph / 2], placed))
-    oy, ox = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
-    denom = inverse[2, 0] * ox + inverse[2, 1] * oy + inverse[2, 2]
-    u = (inverse[0, 0] * ox + inverse[0, 1] * oy + inverse[0, 2]) / denom - 0.5
-    v = (inverse[1, 0] * ox + inverse[1, 1] * oy + inverse[1, 2]) / denom - 0.5
-    inside = (u >= 0) & (u <= pw - 1) & (v >= 0) & (v <= ph - 1)
-    ui, vi = np.clip(np.rint(u), 0, pw - 1).astype(int), np.clip(np.rint(v), 0, ph - 1).astype(int)
+    ui, vi, inside, ox, oy = warp(pw, ph, corners + [pw / 2, ph / 2], placed, height, width)
     out_labels = np.where(inside, labels[vi, ui], BACKGROUND).astype(np.uint8)
     phone_pixels = canvas[vi, ui]
 
