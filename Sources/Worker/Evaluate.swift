@@ -116,9 +116,8 @@ struct Evaluate: ParsableCommand {
             masks = request[.photoMask] ?? Sided()
             result = GradingResult(request: request, outcome: outcome, fingerprint: fingerprint, workerID: "evaluate")
         } catch let error as JobError {
-            result = GradingResult(jobID: golden.truth.id, failure: Failure(
-                stage: "job", code: error.code.rawValue, message: error.description, retriable: false),
-                fingerprint: fingerprint, workerID: "evaluate")
+            result = GradingResult(jobID: golden.truth.id, failure: Failure(job: error),
+                                   fingerprint: fingerprint, workerID: "evaluate")
         }
         let elapsed = ContinuousClock.now - started
         var labels = Sided<Mask>()

@@ -57,14 +57,12 @@ struct Grade: ParsableCommand {
                     result = GradingResult(request: request, outcome: outcome, fingerprint: fingerprint,
                                            workerID: workerID)
                 } catch {
-                    result = GradingResult(jobID: job.jobID, failure: Failure(
-                        stage: "job", code: error.code.rawValue, message: error.description, retriable: false),
-                        fingerprint: fingerprint, workerID: workerID)
+                    result = GradingResult(jobID: job.jobID, failure: Failure(job: error),
+                                           fingerprint: fingerprint, workerID: workerID)
                 }
             case .failure(let failed):
-                result = GradingResult(jobID: failed.jobID, failure: Failure(
-                    stage: "job", code: failed.error.code.rawValue, message: failed.error.description,
-                    retriable: false), fingerprint: fingerprint, workerID: workerID)
+                result = GradingResult(jobID: failed.jobID, failure: Failure(job: failed.error),
+                                       fingerprint: fingerprint, workerID: workerID)
             }
             anyFailed = anyFailed || result.status == "failed"
             switch format {

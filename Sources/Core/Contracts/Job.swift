@@ -247,3 +247,10 @@ extension Job {
                        device: device ?? [:])
     }
 }
+
+extension Failure {
+    /// The failure of a job that is wrong before any pipeline runs: stage `job`, never retriable.
+    public init(job error: JobError) {
+        self.init(stage: "job", code: error.code.rawValue, message: error.description, retriable: false)
+    }
+}
