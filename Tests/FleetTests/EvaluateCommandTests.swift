@@ -67,4 +67,27 @@ struct EvaluateCommandTests {
         #expect(wrong.status == 2)
         #expect(wrong.stderr.contains(baseline))
     }
+
+    @Test("a golden photo cut short is that case's failed result, named in the report; the run goes on")
+    func truncatedPhoto() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("golden-\(UUID().uuidString)")
+        let source = URL(fileURLWithPath: Self.golden)
+        for id in ["g032", "g033"] {
+            try FileManager.default.copyItem(at: source.appendingPathComponent(id), to: folder.appendingPathComponent(id))
+        }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try #"{"schema": "gradeline.golden/1", "cases": ["g032", "g033"]}"#.write(
+            to: folder.appendingPathComponent("manifest.json"), atomically: true, encoding: .utf8)
+        // The kiosk's upload stopped half way: the JPEG has its header but not its end.
+        let photo = folder.appendingPathComponent("g032/front.jpg")
+        let bytes = try Data(contentsOf: photo)
+        try bytes.prefix(bytes.count / 2).write(to: photo)
+
+        let done = try CanaryStartTests.run(["evaluate", "--golden", folder.path, "--pipeline", Self.pipeline])
+        #expect(done.status == 0, "stderr: \(done.stderr)")
+        #expect(done.stderr.contains("[1/2] g032 failed"))
+        #expect(done.stderr.contains("[2/2] g033 rejected too_dark"))
+        #expect(done.stdout.contains("| g032 |  | rejected missing_side | failed  image.corrupt"))
+        #expect(done.stdout.contains("| must_reject_correct | 0.500 |"))
+    }
 }
