@@ -99,6 +99,13 @@ struct HardeningTests {
         }
     }
 
+    /// Whether `pid` still runs: its /proc state is there and not Z (ended, unreaped).
+    static func isRunning(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
     @Test("a pipeline process killed while idle is replaced; the next job is graded, not blamed for a crash")
     func idleChildDies() async throws {
         try await FleetHarness.with { harness in
@@ -107,6 +114,12 @@ struct HardeningTests {
             let children = FleetHarness.children(of: worker.processIdentifier)
             #expect(children.count == 1)
             for pid in children { kill(pid, SIGKILL) }  // as the OOM killer would
+            // kill returns before the child has ended; the job must come after its death, or the
+            // test would be of a job handed to a child in the moment it dies.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while children.contains(where: { Self.isRunning($0) }), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
             let job = harness.job("after-oom")
             try await harness.submit([job])
             let results = try await harness.results(for: [job.jobID], timeout: .seconds(30))
