@@ -27,6 +27,23 @@ public struct Overlay: PipelineFunction {
                                                                  .corner: (255, 120, 0), .body: (0, 200, 80)]
     static let typeColours: [String: (UInt8, UInt8, UInt8)] = ["crack": (255, 0, 0), "scratch": (255, 140, 0), "chip": (255, 0, 255)]
 
+    /// Each zone's tint, indexed by `Zone.rawValue`; nil leaves the pixel alone.
+    static let tintTable: [(Int, Int, Int)?] = (0...Int(UInt8.max)).map { raw in
+        FindDamages.Zone(rawValue: UInt8(raw)).flatMap { zoneTints[$0] }
+    }
+
+    /// Blends a quarter of each pixel's zone tint into it.
+    static func tint(_ image: inout Image, zones: [UInt8]) {
+        image.pixels.withUnsafeMutableBufferPointer { pixels in
+            for (i, zone) in zones.enumerated() {
+                guard let tint = tintTable[Int(zone)] else { continue }
+                pixels[i * 3] = UInt8((Int(pixels[i * 3]) * 3 + tint.0) / 4)
+                pixels[i * 3 + 1] = UInt8((Int(pixels[i * 3 + 1]) * 3 + tint.1) / 4)
+                pixels[i * 3 + 2] = UInt8((Int(pixels[i * 3 + 2]) * 3 + tint.2) / 4)
+            }
+        }
+    }
+
     public func run(_ request: inout Request) throws -> StepStatus {
         let allDamages = try request.require(damages).items
         let zoneSet = try request.require(zones)
@@ -34,13 +51,7 @@ public struct Overlay: PipelineFunction {
             var image = photo
             // The zones find_damages drew, so that the picture and the damages agree.
             if let zoneMask = zoneSet[side], zoneMask.width == photo.width, zoneMask.height == photo.height {
-                for (i, zone) in zoneMask.labels.enumerated() {
-                    guard let z = FindDamages.Zone(rawValue: zone), let tint = Self.zoneTints[z] else { continue }
-                    for (c, value) in [tint.0, tint.1, tint.2].enumerated() {
-                        let old = Int(image.pixels[i * 3 + c])
-                        image.pixels[i * 3 + c] = UInt8((old * 3 + value) / 4)
-                    }
-                }
+                Self.tint(&image, zones: zoneMask.labels)
             }
             for damage in allDamages where damage.side == side {
                 let colour = Self.typeColours[damage.type] ?? (255, 255, 255)
