@@ -85,23 +85,23 @@ public struct CheckConfidence: PipelineFunction {
         return reasons.isEmpty ? .ok : .rejected(reasons)
     }
 
+    /// Mean over pixels of the softmax's entropy. With z = x - max(x) and S = sum(exp(z)),
+    /// -sum(p log p) = log S - sum(exp(z) z) / S: one log per pixel instead of one per class.
     static func meanEntropy(_ data: [Float], base: Int, channels: Int, plane: Int) -> Double {
         var total = 0.0
-        var probabilities = [Double](repeating: 0, count: channels)
-        for pixel in 0..<plane {
-            var peak = -Double.infinity
-            for c in 0..<channels { peak = max(peak, Double(data[base + c * plane + pixel])) }
-            var sum = 0.0
-            for c in 0..<channels {
-                probabilities[c] = exp(Double(data[base + c * plane + pixel]) - peak)
-                sum += probabilities[c]
+        data.withUnsafeBufferPointer { data in
+            for pixel in 0..<plane {
+                var peak = -Double.infinity
+                for c in 0..<channels { peak = max(peak, Double(data[base + c * plane + pixel])) }
+                var sum = 0.0, weighted = 0.0
+                for c in 0..<channels {
+                    let z = Double(data[base + c * plane + pixel]) - peak
+                    let e = exp(z)
+                    sum += e
+                    if e > 0 { weighted += e * z }  // a -inf logit has p = 0 and adds nothing
+                }
+                total += log(sum) - weighted / sum
             }
-            var entropy = 0.0
-            for c in 0..<channels where probabilities[c] > 0 {
-                let p = probabilities[c] / sum
-                entropy -= p * log(p)
-            }
-            total += entropy
         }
         return total / Double(max(plane, 1))
     }
