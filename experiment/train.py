@@ -97,6 +97,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dice", type=float, default=0.5, help="weight of the soft Dice loss on the damage classes")
+    parser.add_argument("--max-weight", type=float, default=30,
+                        help="cap on a class's cross-entropy weight (the square root of its rarity); a lower cap "
+                             "trades damage recall for precision")
     parser.add_argument("--widths", default="16,32,48,64",
                         help="encoder stages' channels, then the bottleneck's (16,32,48,64,96,128 is model.DEEP)")
     parser.add_argument("--crop", default="256x128", help="training crop, HxW (384x192 with the deep net)")
@@ -113,7 +116,7 @@ def main() -> None:
     val_images, val_labels = val["images"], val["labels"]
 
     frequencies = np.bincount(train_labels.ravel(), minlength=len(synth.CLASSES)) / train_labels.size
-    weights = np.clip((frequencies.max() / np.maximum(frequencies, 1e-6)) ** 0.5, 1, 30)
+    weights = np.clip((frequencies.max() / np.maximum(frequencies, 1e-6)) ** 0.5, 1, args.max_weight)
     print("class weights:", dict(zip(synth.CLASSES, np.round(weights, 2))))
     widths = tuple(int(w) for w in args.widths.split(","))
     model = DamageUNet(widths=widths)
@@ -170,14 +173,14 @@ def main() -> None:
         "output": {"name": "logits", "shape": ["batch", len(synth.CLASSES), 512, 256]},
         "training": {"seed": args.seed, "steps": step, "minutes": round((time.time() - start) / 60, 1),
                      "batch": args.batch, "crop": list(crop), "widths": list(widths), "warm_start": args.warm_start, "lr": args.lr, "threads": args.threads,
-                     "dice_weight": args.dice,
+                     "dice_weight": args.dice, "max_weight": args.max_weight,
                      "train_photos": int(len(train_images)), "val_photos": int(len(val_images)),
                      "augment": "exposure, contrast, colour balance, noise, grey; horizontal and vertical flips",
                      "class_weights": [round(float(w), 3) for w in weights],
                      "torch": torch.__version__,
                      "commands": ["/usr/bin/python3 experiment/make_dataset.py --seed %d" % args.seed,
-                                  "/usr/bin/python3 experiment/train.py --minutes %g --seed %d --dice %g --widths %s --crop %s --batch %d%s"
-                                  % (args.minutes, args.seed, args.dice, args.widths, args.crop, args.batch,
+                                  "/usr/bin/python3 experiment/train.py --minutes %g --seed %d --dice %g --max-weight %g --widths %s --crop %s --batch %d%s"
+                                  % (args.minutes, args.seed, args.dice, args.max_weight, args.widths, args.crop, args.batch,
                                      " --warm-start " + args.warm_start if args.warm_start else "")]},
         "held_out_metrics": metrics,
         "held_out_metrics_synth": metrics_synth,

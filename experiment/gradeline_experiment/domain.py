@@ -13,7 +13,10 @@ not the look:
 - phones: aspect 1.9 to 2.3, corner radius, bezel width, a notch or punch-hole, camera bump
   layouts, and cases;
 - damage: spider-web and single-line cracks, shattered corners, hairline scratch clusters,
-  straight and curved scratches, edge notches, corner breaks and exposed frame metal.
+  straight and curved scratches, edge notches, corner breaks and exposed frame metal;
+- lookalikes that are not damage, so that the model learns the difference: the bright rim of a
+  bevel, outlines round camera bumps and lenses, antenna seams, logos and print, sharp
+  reflections and dust on glass, and tinted glass.
 
 Some styles are held out for the evaluation set (experiment/evalset/README.md) and are never
 drawn here: wood grain, dot-grid rubber mats, brushed metal and cork trays; teal and cyan
@@ -127,7 +130,8 @@ def _phone(rng, spec, ph, pw, scale):
         else:  # dark glass with a soft reflection
             level = rng.uniform(4, 45)
             glow = level + 30 * np.clip((xx / pw - yy / ph) + rng.uniform(-0.4, 0.4), 0, 1)
-            face = np.stack([glow, glow, glow * rng.uniform(0.95, 1.12)], -1)
+            tint = rng.uniform(0.8, 1.25, 3) if rng.random() < 0.35 else np.array([1, 1, rng.uniform(0.95, 1.12)])
+            face = glow[..., None] * tint.astype(np.float32)
         canvas[screen] = face[screen]
         labels[screen] = SCREEN
         glass = screen
@@ -144,12 +148,16 @@ def _phone(rng, spec, ph, pw, scale):
         damage_area = screen & (labels == SCREEN)
     else:
         glass = inner & (rng.random() < 0.6)
-        bump = _camera_bump(rng, canvas, ph, pw, xx, yy)
+        bump = _camera_bump(rng, canvas, ph, pw, xx, yy, scale)
         damage_area = inner & ~bump
+        _back_marks(rng, canvas, inner & ~bump, ph, pw, scale)
+    _rim(rng, canvas, body, xx / pw + yy / ph, scale)
+    if spec.side == "front" and rng.random() < 0.4:
+        _rim(rng, canvas, glass, xx / pw - yy / ph, scale)
     return canvas, labels, body, glass, damage_area
 
 
-def _camera_bump(rng, canvas, ph, pw, xx, yy):
+def _camera_bump(rng, canvas, ph, pw, xx, yy, scale):
     """Draws a camera bump with one to three lenses; returns where it is."""
     layout = rng.choice(["pair", "square", "bar", "single"])
     left, top = pw * rng.uniform(0.05, 0.1), pw * rng.uniform(0.05, 0.1)
@@ -162,6 +170,9 @@ def _camera_bump(rng, canvas, ph, pw, xx, yy):
         left = (pw - w) / 2
     bump = synth._rounded_rect(ph, pw, top, left, top + h, left + w, min(w, h) * 0.25)
     canvas[bump] = np.clip(canvas[bump] * rng.uniform(0.6, 1.2), 0, 255)
+    if rng.random() < 0.7:  # the bump's edge catches the light, or shows as a dark seam
+        _rim(rng, canvas, bump, xx / pw - yy / ph, scale, always=True)
+    ringed = rng.random() < 0.5
     lenses = {"pair": 2, "square": 3, "bar": 3, "single": 1}[layout]
     r = min(w, h) * (0.2 if lenses > 1 else 0.32)
     for k in range(lenses):
@@ -171,9 +182,70 @@ def _camera_bump(rng, canvas, ph, pw, xx, yy):
             cx, cy = left + w / 2, top + h * (0.27 + 0.46 * k)
         else:
             cx, cy = left + w * (0.3 + 0.4 * (k % 2)), top + h * (0.3 + 0.4 * (k // 2))
-        lens = (xx - cx) ** 2 + (yy - cy) ** 2 <= r ** 2
-        canvas[lens] = rng.uniform(5, 30)
+        distance = np.hypot(xx - cx, yy - cy)
+        if ringed:  # a metal ring round the lens
+            ring = (distance <= r * 1.18) & (distance > r)
+            canvas[ring] = rng.uniform(150, 235)
+        canvas[distance <= r] = rng.uniform(5, 30)
     return bump
+
+
+def _rim(rng, canvas, mask, facing, scale, always=False):
+    """A thin line just inside `mask`'s edge: a bevel lit from one side (bright) or a seam
+    (dark), all round or only where `facing` (a ramp across the part) is high. Not damage."""
+    if not always and rng.random() < 0.4:
+        return
+    width = max(1, int(round(rng.uniform(1.0, 3.0) * scale * 1.5)))
+    ring = mask & ~ndimage.binary_erosion(mask, iterations=width)
+    if rng.random() < 0.6:
+        ring &= facing > np.quantile(facing[mask], rng.uniform(0.2, 0.7))
+    level = rng.uniform(170, 250) if rng.random() < 0.7 else rng.uniform(0, 40)
+    alpha = rng.uniform(0.4, 0.9)
+    canvas[ring] = canvas[ring] * (1 - alpha) + level * alpha
+
+
+def _back_marks(rng, canvas, area, ph, pw, scale):
+    """Marks a phone's back carries that are not damage: antenna seams across the top and
+    bottom, a logo in the middle, and a line or two of regulatory print."""
+    unused = np.zeros(area.shape, np.uint8)
+    base = canvas[area].mean(0)
+    def ink(contrast):
+        return np.clip(base + rng.choice([-1, 1]) * contrast, 0, 255)
+    if rng.random() < 0.4:
+        colour, thickness = ink(rng.uniform(25, 70)), rng.uniform(2, 4) * scale
+        for y in rng.choice([0.08, 0.12, 0.88, 0.92], int(rng.integers(1, 5)), replace=False):
+            synth._stamp_segment(canvas, unused, area, (0, y * ph), (pw, y * ph), thickness, colour, 0.8, 0)
+    if rng.random() < 0.5:
+        cx, cy, r = pw / 2, ph * rng.uniform(0.4, 0.55), pw * rng.uniform(0.06, 0.12)
+        colour, thickness = ink(rng.uniform(20, 80)), rng.uniform(2, 5) * scale
+        points = [(cx + r * np.cos(a), cy + r * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 13)]
+        for p0, p1 in zip(points, points[1:]):
+            synth._stamp_segment(canvas, unused, area, p0, p1, thickness, colour, 0.85, 0)
+    if rng.random() < 0.35:
+        colour, y = ink(rng.uniform(30, 90)), ph * rng.uniform(0.8, 0.9)
+        for row in range(int(rng.integers(1, 3))):
+            x = pw * rng.uniform(0.2, 0.35)
+            while x < pw * rng.uniform(0.6, 0.8):
+                step = rng.uniform(4, 12) * scale
+                synth._stamp_segment(canvas, unused, area, (x, y + row * 14 * scale), (x + step, y + row * 14 * scale),
+                                     rng.uniform(1.5, 3) * scale, colour, 0.8, 0)
+                x += step + rng.uniform(3, 8) * scale
+
+
+def _glass_lookalikes(rng, canvas, glass, scale):
+    """Sharp reflections of the kiosk's lamp edge and specks of dust on the glass. Not damage."""
+    unused = np.zeros(glass.shape, np.uint8)
+    if rng.random() < 0.3:
+        p0 = synth.random_point(rng, glass)
+        angle = rng.uniform(0, np.pi)
+        p1 = p0 + rng.uniform(150, 600) * scale * np.array([np.cos(angle), np.sin(angle)])
+        synth._stamp_segment(canvas, unused, glass, p0, p1, rng.uniform(6, 16) * scale,
+                             (rng.uniform(180, 250),) * 3, rng.uniform(0.25, 0.5), 0)
+    if rng.random() < 0.3:
+        for _ in range(int(rng.integers(5, 30))):
+            p = synth.random_point(rng, glass)
+            synth._stamp_segment(canvas, unused, glass, p, p + rng.normal(0, 1.5, 2), rng.uniform(1.5, 4) * scale,
+                                 (rng.uniform(150, 240),) * 3, 0.7, 0)
 
 
 def _single_crack(rng, canvas, labels, allowed, scale):
@@ -295,6 +367,8 @@ def render(rng: np.random.Generator, spec: synth.Spec, height: int = 1440, width
     ph = int(height * fraction)
     pw = int(ph / aspect)
     canvas, labels, body, glass, damage_area = _phone(rng, spec, ph, pw, scale)
+    if glass.any():
+        _glass_lookalikes(rng, canvas, glass, scale)
     for _ in range(spec.cracks):
         CRACKS[rng.integers(len(CRACKS))](rng, canvas, labels, damage_area & (labels != CHIP), scale)
     for _ in range(spec.scratches):
