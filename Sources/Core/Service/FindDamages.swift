@@ -98,52 +98,70 @@ public struct FindDamages: PipelineFunction {
     static func zones(_ mask: Mask, background: UInt8, screen: UInt8, edgeWidth: Int,
                       cornerFraction: Double = 0.15) -> [UInt8] {
         let (width, height) = (mask.width, mask.height)
-        // The device's bounding box, for the corners.
-        var (minX, minY, maxX, maxY) = (width, height, -1, -1)
-        for y in 0..<height {
-            for x in 0..<width where mask.labels[y * width + x] != background {
-                (minX, minY, maxX, maxY) = (min(minX, x), min(minY, y), max(maxX, x), max(maxY, y))
-            }
-        }
-        let reach = Int(Double(min(maxX - minX + 1, maxY - minY + 1)) * cornerFraction)
-        func nearCorner(_ x: Int, _ y: Int) -> Bool {
-            (x - minX <= reach || maxX - x <= reach) && (y - minY <= reach || maxY - y <= reach)
-        }
         var zones = [UInt8](repeating: Zone.none.rawValue, count: width * height)
-        // Distance to the background in 4-neighbour steps, by two passes (capped at edgeWidth + 1).
-        let cap = edgeWidth + 1
-        var distance = [Int](repeating: cap, count: width * height)
-        for y in 0..<height {
-            for x in 0..<width {
-                let i = y * width + x
-                if mask.labels[i] == background { distance[i] = 0; continue }
-                if x == 0 || y == 0 { distance[i] = 1; continue }
-                distance[i] = min(distance[i], distance[i - 1] + 1, distance[i - width] + 1)
-            }
-        }
-        for y in stride(from: height - 1, through: 0, by: -1) {
-            for x in stride(from: width - 1, through: 0, by: -1) {
-                let i = y * width + x
-                if x == width - 1 || y == height - 1 { distance[i] = min(distance[i], mask.labels[i] == background ? 0 : 1); continue }
-                distance[i] = min(distance[i], distance[i + 1] + 1, distance[i + width] + 1)
-            }
-        }
-        for y in 0..<height {
-            let row = y * width
-            var first = -1, last = -1
-            for x in 0..<width where mask.labels[row + x] == screen {
-                if first < 0 { first = x }
-                last = x
-            }
-            for x in 0..<width {
-                let i = row + x
-                guard mask.labels[i] != background else { continue }
-                if first >= 0 && x >= first && x <= last {
-                    zones[i] = Zone.screen.rawValue
-                } else if distance[i] <= edgeWidth {
-                    zones[i] = nearCorner(x, y) ? Zone.corner.rawValue : Zone.edge.rawValue
-                } else {
-                    zones[i] = Zone.body.rawValue
+        guard width > 0, height > 0 else { return zones }
+        // Distance to the background in 4-neighbour steps, capped at edgeWidth + 1 (so Int32 holds it).
+        let cap = Int32(min(edgeWidth + 1, Int(Int32.max) - 1))
+        var distance = [Int32](repeating: cap, count: width * height)
+        mask.labels.withUnsafeBufferPointer { labels in
+            distance.withUnsafeMutableBufferPointer { distance in
+                // The device's bounding box, for the corners: each row's first and last device pixel.
+                var (minX, minY, maxX, maxY) = (width, height, -1, -1)
+                for y in 0..<height {
+                    let row = y * width
+                    var first = -1, last = -1
+                    for x in 0..<width where labels[row + x] != background {
+                        if first < 0 { first = x }
+                        last = x
+                    }
+                    guard first >= 0 else { continue }
+                    (minX, maxX) = (min(minX, first), max(maxX, last))
+                    (minY, maxY) = (min(minY, y), max(maxY, y))
+                }
+                let reach = Int(Double(min(maxX - minX + 1, maxY - minY + 1)) * cornerFraction)
+                func nearCorner(_ x: Int, _ y: Int) -> Bool {
+                    (x - minX <= reach || maxX - x <= reach) && (y - minY <= reach || maxY - y <= reach)
+                }
+                // Two passes: from the top left, then from the bottom right.
+                for y in 0..<height {
+                    for x in 0..<width {
+                        let i = y * width + x
+                        if labels[i] == background { distance[i] = 0; continue }
+                        if x == 0 || y == 0 { distance[i] = 1; continue }
+                        distance[i] = min(distance[i], distance[i - 1] + 1, distance[i - width] + 1)
+                    }
+                }
+                for y in stride(from: height - 1, through: 0, by: -1) {
+                    for x in stride(from: width - 1, through: 0, by: -1) {
+                        let i = y * width + x
+                        if x == width - 1 || y == height - 1 {
+                            distance[i] = min(distance[i], labels[i] == background ? 0 : 1)
+                            continue
+                        }
+                        distance[i] = min(distance[i], distance[i + 1] + 1, distance[i + width] + 1)
+                    }
+                }
+                let edge = Int32(clamping: edgeWidth)
+                zones.withUnsafeMutableBufferPointer { zones in
+                    for y in 0..<height {
+                        let row = y * width
+                        var first = -1, last = -1
+                        for x in 0..<width where labels[row + x] == screen {
+                            if first < 0 { first = x }
+                            last = x
+                        }
+                        for x in 0..<width {
+                            let i = row + x
+                            guard labels[i] != background else { continue }
+                            if first >= 0 && x >= first && x <= last {
+                                zones[i] = Zone.screen.rawValue
+                            } else if distance[i] <= edge {
+                                zones[i] = nearCorner(x, y) ? Zone.corner.rawValue : Zone.edge.rawValue
+                            } else {
+                                zones[i] = Zone.body.rawValue
+                            }
+                        }
+                    }
                 }
             }
         }
