@@ -14,9 +14,10 @@
 # Gradeline round (gradeline-producer bench --fleet-only), JOBS jobs each, made from the
 # sample phones in turn and all published at once. For each side and round it prints jobs/s,
 # latency p50 and p99 (publish to result, queueing included) and the CPU per job of the
-# worker's process tree (supervisor or Celery main process, and its pool processes); then the
-# medians over rounds and the ratios gradeline/peer. Logs and the raw figures go to
-# run/logs/bench-peer/. Everything it started, broker included, is stopped on exit.
+# worker's process tree (supervisor or Celery main process, and its pool processes), and for
+# the peer its CPU per stage (from the results' cpu_ms); then the medians over rounds and the
+# ratios gradeline/peer. Logs and the raw figures go to run/logs/bench-peer/. Everything it
+# started, broker included, is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="${1:-60}"
@@ -135,6 +136,7 @@ cpu = int(ticks) * 1000 / int(tick) / (int(jobs) + 1)
 print(f"{side}\t{round_}\t{match[1]}\t{match[2]}\t{match[3]}\t{cpu:.1f}")
 PY
         tail -1 "$figures" | awk -F'\t' '{printf "round %s: %-9s %6.2f jobs/s, latency p50 %5d ms p99 %5d ms, CPU per job %6.1f ms\n", $2, $1, $3, $4, $5, $6}'
+        grep -h "CPU per stage" "$out/round-$round-$side.txt" || true
     done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -12,6 +12,7 @@ Every result must be `graded`, with the canary's grade for its phone; else it ex
 import argparse
 import json
 import pathlib
+import statistics
 import sys
 import time
 import uuid
@@ -23,7 +24,7 @@ from peer_celery import TASK, app  # noqa: E402
 
 
 def run_round(templates, count, timeout):
-    """(jobs/s, p50 ms, p99 ms, seconds spent publishing, problems) of one round."""
+    """(jobs/s, p50 ms, p99 ms, seconds spent publishing, problems, median ms per stage) of one round."""
     tag = f"peer-{uuid.uuid4().hex[:6]}"
     sent, phones, results = {}, {}, []
     start = time.perf_counter()
@@ -50,7 +51,9 @@ def run_round(templates, count, timeout):
         got = {key: outcome.get(key) for key in ("status", "grade", "grade_rule")}
         if got["status"] != "graded" or (want and got != want):
             problems.append(f"{phones[task]}: {got}, expected {want}; {outcome.get('error') or outcome.get('reasons')}")
-    return rate, latencies[count // 2], latencies[min(count - 1, int(count * 0.99))], published, problems
+    stages = {stage: statistics.median(outcome["cpu_ms"].get(stage, 0) for outcome in outcomes.values())
+              for stage in next(iter(outcomes.values()))["cpu_ms"]}
+    return rate, latencies[count // 2], latencies[min(count - 1, int(count * 0.99))], published, problems, stages
 
 
 def main():
@@ -65,17 +68,21 @@ def main():
     run_round(templates, 1, args.timeout)   # warm-up, as gradeline-producer bench does
     failed = False
     for number in range(1, args.rounds + 1):
-        rate, p50, p99, published, problems = run_round(templates, args.jobs, args.timeout)
+        rate, p50, p99, published, problems, stages = run_round(templates, args.jobs, args.timeout)
         for problem in problems[:5]:
             print(f"  unexpected result: {problem}")
         failed |= bool(problems)
         print(f"round {number}: peer {rate:.2f} jobs/s, latency p50 {p50:.0f} ms p99 {p99:.0f} ms "
               f"({args.jobs} jobs published in {published:.2f} s; "
               + (f"{len(problems)} unexpected results)" if problems else "every grade as expected)"), flush=True)
+        # The pool process's CPU per stage, inside the task (not Celery's own work around it).
+        print("  peer CPU per stage, median ms per job: " + ", ".join(f"{stage} {ms:.0f}" for stage, ms in stages.items()),
+              flush=True)
         if args.json:
             with args.json.open("a") as out:
                 out.write(json.dumps({"side": "peer", "jobs": args.jobs, "jobs_per_s": rate, "p50_ms": p50,
-                                      "p99_ms": p99, "publish_s": published, "unexpected": len(problems)}) + "\n")
+                                      "p99_ms": p99, "publish_s": published, "unexpected": len(problems),
+                                      "stage_cpu_ms": stages}) + "\n")
     sys.exit(1 if failed else 0)
 
 
