@@ -60,9 +60,10 @@ public struct FindDamages: PipelineFunction {
             // Per-pixel counts go into arrays indexed by Zone.rawValue: a dictionary here costs a
             // hash per pixel, which was a fifth of a job's non-model time.
             let zoneArea = Self.counts(of: zones)
-            for name in damageClasses {
-                guard let label = mask.classes.firstIndex(of: name) else { continue }
-                for component in Self.components(mask, label: UInt8(label)) where component.pixels.count >= minArea {
+            let labelled = damageClasses.compactMap { name in mask.classes.firstIndex(of: name).map { (name, UInt8($0)) } }
+            let byLabel = Self.components(mask, labels: Set(labelled.map(\.1)))
+            for (name, label) in labelled {
+                for component in byLabel[label] ?? [] where component.pixels.count >= minArea {
                     let votes = Self.counts(of: component.pixels.lazy.map { zones[$0] })
                     let zone = Self.winner(votes)
                     let ratio = Double(component.pixels.count) / Double(max(zoneArea[Int(zone.rawValue)], 1))
@@ -168,38 +169,59 @@ public struct FindDamages: PipelineFunction {
         return zones
     }
 
-    /// 8-connected components of `label`, with their pixel indices and bounding boxes.
-    static func components(_ mask: Mask, label: UInt8) -> [(pixels: [Int], box: BoundingBox)] {
-        components(mask) { $0 == label }
-    }
+    typealias Component = (pixels: [Int], box: BoundingBox)
 
-    /// 8-connected components of the pixels whose label passes `member`.
-    static func components(_ mask: Mask, where member: (UInt8) -> Bool) -> [(pixels: [Int], box: BoundingBox)] {
-        let (width, height) = (mask.width, mask.height)
-        var seen = [Bool](repeating: false, count: width * height)
-        var found: [(pixels: [Int], box: BoundingBox)] = []
-        for start in 0..<(width * height) where member(mask.labels[start]) && !seen[start] {
-            var stack = [start], pixels: [Int] = []
-            seen[start] = true
-            var (minX, minY, maxX, maxY) = (width, height, 0, 0)
-            while let pixel = stack.popLast() {
-                pixels.append(pixel)
-                let (x, y) = (pixel % width, pixel / width)
-                (minX, minY, maxX, maxY) = (min(minX, x), min(minY, y), max(maxX, x), max(maxY, y))
-                for dy in -1...1 {
-                    for dx in -1...1 where dx != 0 || dy != 0 {
-                        let (nx, ny) = (x + dx, y + dy)
-                        guard nx >= 0, ny >= 0, nx < width, ny < height else { continue }
-                        let next = ny * width + nx
-                        if !seen[next] && member(mask.labels[next]) {
-                            seen[next] = true
-                            stack.append(next)
-                        }
-                    }
-                }
-            }
-            found.append((pixels, BoundingBox(x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1)))
+    /// 8-connected components of each label in `labels`, each list in scan order: one pass over
+    /// the mask for all the damage classes.
+    static func components(_ mask: Mask, labels: Set<UInt8>) -> [UInt8: [Component]] {
+        var isMember = [Bool](repeating: false, count: 256)
+        for label in labels { isMember[Int(label)] = true }
+        var found: [UInt8: [Component]] = [:]
+        flood(mask, seed: { isMember[Int($0)] }, joins: { $0 == $1 }) { label, component in
+            found[label, default: []].append(component)
         }
         return found
+    }
+
+    /// 8-connected components of the pixels whose label passes `member`, in scan order.
+    static func components(_ mask: Mask, where member: (UInt8) -> Bool) -> [Component] {
+        var found: [Component] = []
+        flood(mask, seed: member, joins: { member($1) }) { _, component in found.append(component) }
+        return found
+    }
+
+    /// Flood fill from each unseen pixel that passes `seed`, in scan order, over the 8 neighbours
+    /// for which `joins(seed label, neighbour label)` holds; hands each component to `emit`.
+    private static func flood(_ mask: Mask, seed: (UInt8) -> Bool, joins: (UInt8, UInt8) -> Bool,
+                              emit: (UInt8, Component) -> Void) {
+        let (width, height) = (mask.width, mask.height)
+        var seen = [Bool](repeating: false, count: width * height)
+        var stack: [Int] = []
+        mask.labels.withUnsafeBufferPointer { labels in
+            seen.withUnsafeMutableBufferPointer { seen in
+                for start in 0..<(width * height) where !seen[start] && seed(labels[start]) {
+                    let label = labels[start]
+                    var pixels: [Int] = []
+                    stack.append(start)
+                    seen[start] = true
+                    var (minX, minY, maxX, maxY) = (width, height, 0, 0)
+                    while let pixel = stack.popLast() {
+                        pixels.append(pixel)
+                        let (y, x) = pixel.quotientAndRemainder(dividingBy: width)
+                        (minX, minY, maxX, maxY) = (min(minX, x), min(minY, y), max(maxX, x), max(maxY, y))
+                        for ny in max(0, y - 1)...min(height - 1, y + 1) {
+                            for nx in max(0, x - 1)...min(width - 1, x + 1) {
+                                let next = ny * width + nx
+                                if !seen[next] && joins(label, labels[next]) {
+                                    seen[next] = true
+                                    stack.append(next)
+                                }
+                            }
+                        }
+                    }
+                    emit(label, (pixels, BoundingBox(x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1)))
+                }
+            }
+        }
     }
 }
