@@ -148,37 +148,47 @@ public struct Resize: PipelineFunction {
         let channels = image.channels
         let columns = areaTaps(from: image.width, to: width)
         let rows = areaTaps(from: image.height, to: height)
+        // Each sum runs tap by tap in the same order as the Python reference, so that the result
+        // is bit-identical; unsafe buffers only take the bounds checks out of the inner loops.
         // Horizontal pass: every source row, narrowed to `width`.
         var horizontal = [Double](repeating: 0, count: image.height * width * channels)
         image.pixels.withUnsafeBufferPointer { source in
             horizontal.withUnsafeMutableBufferPointer { out in
-                for y in 0..<image.height {
-                    let row = y * image.width
-                    for x in 0..<width {
-                        let o = (y * width + x) * channels
-                        for k in 0..<columns.taps {
-                            let weight = columns.weights[x * columns.taps + k]
-                            let s = (row + columns.indices[x * columns.taps + k]) * channels
-                            for c in 0..<channels { out[o + c] += Double(source[s + c]) * weight }
+                columns.weights.withUnsafeBufferPointer { weights in
+                    columns.indices.withUnsafeBufferPointer { indices in
+                        for y in 0..<image.height {
+                            let row = y * image.width
+                            for x in 0..<width {
+                                let o = (y * width + x) * channels
+                                for k in 0..<columns.taps {
+                                    let weight = weights[x * columns.taps + k]
+                                    let s = (row + indices[x * columns.taps + k]) * channels
+                                    for c in 0..<channels { out[o + c] += Double(source[s + c]) * weight }
+                                }
+                            }
                         }
                     }
                 }
             }
         }
-        // Vertical pass, in the same order as the Python reference: tap by tap.
+        // Vertical pass, tap by tap.
         var pixels = [UInt8](repeating: 0, count: width * height * channels)
         let rowLength = width * channels
         var accumulator = [Double](repeating: 0, count: rowLength)
         horizontal.withUnsafeBufferPointer { source in
-            for y in 0..<height {
-                for i in 0..<rowLength { accumulator[i] = 0 }
-                for k in 0..<rows.taps {
-                    let weight = rows.weights[y * rows.taps + k]
-                    let base = rows.indices[y * rows.taps + k] * rowLength
-                    for i in 0..<rowLength { accumulator[i] += source[base + i] * weight }
-                }
-                for i in 0..<rowLength {
-                    pixels[y * rowLength + i] = UInt8(min(max((accumulator[i] + 0.5).rounded(.down), 0), 255))
+            pixels.withUnsafeMutableBufferPointer { pixels in
+                accumulator.withUnsafeMutableBufferPointer { accumulator in
+                    for y in 0..<height {
+                        for i in 0..<rowLength { accumulator[i] = 0 }
+                        for k in 0..<rows.taps {
+                            let weight = rows.weights[y * rows.taps + k]
+                            let base = rows.indices[y * rows.taps + k] * rowLength
+                            for i in 0..<rowLength { accumulator[i] += source[base + i] * weight }
+                        }
+                        for i in 0..<rowLength {
+                            pixels[y * rowLength + i] = UInt8(min(max((accumulator[i] + 0.5).rounded(.down), 0), 255))
+                        }
+                    }
                 }
             }
         }
