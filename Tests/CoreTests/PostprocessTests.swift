@@ -118,4 +118,29 @@ struct OverlayTests {
         #expect(attached.side == .front && attached.contentType == "image/png")
         #expect(try PNG.decode(try #require(Base64.decode(attached.data))).pixels == overlay.pixels)
     }
+    @Test("an overlay nobody sees is skipped: not attached and a summary trace; drawn for a full trace",
+          arguments: [TraceLevel.summary, .full])
+    func overlaySkipped(level: TraceLevel) throws {
+        let mask = ResizeMask.resize(PostprocessTests.phone(), width: 200, height: 300)
+        let photo = Image(width: mask.width, height: mask.height, format: .rgb8, filledWith: 100)
+        let config = try PipelineConfig.parse(yaml: """
+            main: [p]
+            pipelines:
+              p:
+                - find_damages: {min_area_px: 200, edge_px: 2}
+                - overlay: {attach: false}
+            """, file: "t.yaml", provided: ["photo_mask": Sided<Mask>.self, "image": Sided<Image>.self])
+        var request = Fixtures.request([])
+        request[ArtifactKey<Sided<Mask>>("photo_mask")] = Sided([(.front, mask)])
+        request[ArtifactKey<Sided<Image>>("image")] = Sided([(.front, photo)])
+        #expect(config.run(&request, level: level) == .graded)
+        let entry = try #require(request.trace.last)
+        #expect(entry.function == "overlay" && entry.status == .ok)
+        let drawn = request[ArtifactKey<Sided<Image>>("overlay")]?[.front]
+        if level == .full {
+            #expect(drawn != nil && entry.outputs.count == 1 && entry.outputs.first?.encoded != nil)
+        } else {
+            #expect(drawn == nil && entry.outputs.isEmpty)
+        }
+    }
 }

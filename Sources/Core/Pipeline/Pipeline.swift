@@ -21,9 +21,11 @@ public struct Pipeline: Sendable {
         defer {
             request.timings[name, default: 0] += Self.milliseconds(pipelineStart.duration(to: clock.now))
         }
+        request.traceLevel = level
         for step in steps {
             let start = clock.now
             var status = StepStatusCode.ok
+            var skipped = false
             var outcome = Outcome.graded
             var reasons: [Reason]?
             var failure: Failure?
@@ -38,6 +40,8 @@ public struct Pipeline: Sendable {
                     status = .rejected
                     reasons = found
                     outcome = .rejected(found)
+                case .skipped:
+                    skipped = true
                 }
             } catch {
                 status = .failed
@@ -48,7 +52,7 @@ public struct Pipeline: Sendable {
             request.trace.append(TraceEntry(
                 pipeline: name, function: step.descriptor.name, module: step.descriptor.module,
                 params: step.params, durationMs: duration, status: status,
-                outputs: status == .ok ? step.outputs.flatMap { request.summarize($0, level: level) } : [],
+                outputs: status == .ok && !skipped ? step.outputs.flatMap { request.summarize($0, level: level) } : [],
                 reasons: reasons, error: failure))
             if outcome != .graded { return outcome }
         }

@@ -13,6 +13,9 @@ public struct Request: Sendable {
     private var artifacts: [String: any Artifact] = [:]
     /// One entry per function run, in order.
     public internal(set) var trace: [TraceEntry] = []
+    /// How much the trace of this run carries; functions whose output only the trace would
+    /// see may skip their work below `full`.
+    public internal(set) var traceLevel = TraceLevel.summary
     /// Milliseconds spent in each pipeline, by pipeline name.
     public internal(set) var timings: [String: Double] = [:]
 

@@ -4,6 +4,9 @@
 /// Zones are tinted (screen blue, edge yellow, corner orange, body green), each damage gets a rectangle in its
 /// type's colour (crack red, scratch orange, chip magenta) with its type and zone written above
 /// it. With `attach: true` the overlays also go into the result, as PNGs, under `overlays`.
+/// Nobody sees an overlay that is neither attached nor in a `full` trace, so then the step
+/// skips its work (it was an eighth of a job's non-model CPU) and the trace shows it ok with no
+/// outputs.
 public struct Overlay: PipelineFunction {
     public static let descriptor = FunctionDescriptor(
         name: "overlay", module: .service,
@@ -45,6 +48,7 @@ public struct Overlay: PipelineFunction {
     }
 
     public func run(_ request: inout Request) throws -> StepStatus {
+        guard attach || request.traceLevel == .full else { return .skipped }
         let allDamages = try request.require(damages).items
         let zoneSet = try request.require(zones)
         let drawn = try request.require(photos).map { side, photo -> Image in
