@@ -98,8 +98,19 @@ struct ConnectionOwner {
         broken.abandon()
         connection = nil
         consumerTags = []
-        let resend = unconfirmed.sorted { $0.key < $1.key }.map(\.value)
+        var resend = unconfirmed.sorted { $0.key < $1.key }.map(\.value)
         unconfirmed = [:]
+        // A publish the broker refuses for good (403: the user may not write to that exchange;
+        // 404: there is no such exchange) closes the channel. Sent again on every reconnect it
+        // would loop forever, so the publishes to the exchange the broker names fail instead.
+        if let error = error as? AMQPError, error.code == .brokerClosed, [403, 404].contains(error.status) {
+            func isRefused(_ pending: AMQPClient.PendingPublish) -> Bool {
+                let exchange = pending.message.exchange.isEmpty ? "amq.default" : pending.message.exchange
+                return error.reason.contains("exchange '\(exchange)'")
+            }
+            for pending in resend where isRefused(pending) { pending.continuation.resume(throwing: error) }
+            resend.removeAll(where: isRefused)
+        }
         client.shared.withLock { shared in
             shared.connected = false
             shared.outbox.insert(contentsOf: resend, at: 0)
