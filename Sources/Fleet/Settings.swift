@@ -78,6 +78,16 @@ struct SettingsReader {
         return value
     }
 
+    mutating func bool(_ path: String, default fallback: Bool) -> Bool {
+        read.insert(path)
+        guard let node = root[path] else { return fallback }
+        guard let value = node.bool else {
+            problems.append("\(place(path)): \(path) must be true or false, not '\(node.string ?? "?")'")
+            return fallback
+        }
+        return value
+    }
+
     mutating func ints(_ path: String, default fallback: [Int], in range: ClosedRange<Int>) -> [Int] {
         read.insert(path)
         guard let node = root[path] else { return fallback }

@@ -11,6 +11,9 @@ import Messaging
 /// results: exchange grading.results (topic, key result.<status>)
 /// ```
 /// `deploy/rabbitmq/definitions.json` declares the same, for brokers set up ahead of time.
+/// There, clients may run with `declares` false (`topology.declare: false`): they then only
+/// check that each exchange and queue exists, which a user without configure permission (a
+/// kiosk) may do.
 public struct Topology: Sendable, Hashable {
     public var jobsExchange = "grading.jobs"
     public var jobsQueue = "grading.jobs"
@@ -27,6 +30,8 @@ public struct Topology: Sendable, Hashable {
     /// How many times the broker delivers one message before dead-lettering it, so that a
     /// message that crashes workers cannot loop forever.
     public var deliveryLimit = 5
+    /// Whether clients declare the topology at connect (true), or only check that it exists.
+    public var declares = true
 
     public init() {}
 
@@ -74,9 +79,18 @@ public struct Topology: Sendable, Hashable {
     }
 
     /// Declares everything; safe to repeat, and it fails clearly when the broker has a queue
-    /// of the same name with other arguments.
+    /// of the same name with other arguments. With `declares` false it only checks that every
+    /// exchange and queue exists (passive declares; bindings cannot be checked).
     public func declare(on session: AMQPSession, retryDelaysMs: [Int]) throws(AMQPError) {
         for declaration in declarations(retryDelaysMs: retryDelaysMs) {
+            if !declares {
+                switch declaration {
+                case .exchange(let name, _): try session.checkExchange(name)
+                case .queue(let name, _): _ = try session.messageCount(queue: name)
+                case .binding: break
+                }
+                continue
+            }
             switch declaration {
             case .exchange(let name, let type): try session.declareExchange(name, type: type)
             case .queue(let name, let arguments): try session.declareQueue(name, arguments: arguments)

@@ -20,6 +20,7 @@ import Messaging
 /// | `retry.delays_ms` (one retry per entry) | | `[1000, 5000, 30000]` |
 /// | `retry.jitter` (fraction taken off at random) | | 0.2 |
 /// | `topology.*` (names, `delivery_limit`) | | see `Topology` |
+/// | `topology.declare` (false: only check that it exists) | `GRADELINE_TOPOLOGY_DECLARE` | true |
 ///
 /// The password in the URL is never logged.
 public struct WorkerConfiguration: Sendable {
@@ -81,6 +82,7 @@ public struct WorkerConfiguration: Sendable {
         topology.deadQueue = reader.string("topology.dead_queue", default: topology.deadQueue)
         topology.retryQueuePrefix = reader.string("topology.retry_queue_prefix", default: topology.retryQueuePrefix)
         topology.deliveryLimit = reader.int("topology.delivery_limit", default: topology.deliveryLimit, in: 1...1000)
+        topology.declares = reader.bool("topology.declare", default: topology.declares)
     }
 
     private mutating func applyEnvironment(_ environment: [String: String]) throws(SettingsError) {
@@ -98,6 +100,13 @@ public struct WorkerConfiguration: Sendable {
             }
         }
         if let value = environment["GRADELINE_WORKER_ID"] { workerID = value }
+        if let value = environment["GRADELINE_TOPOLOGY_DECLARE"] {
+            switch value.lowercased() {
+            case "true", "1", "yes": topology.declares = true
+            case "false", "0", "no": topology.declares = false
+            default: problems.append("GRADELINE_TOPOLOGY_DECLARE must be true or false, not '\(value)'")
+            }
+        }
         if !problems.isEmpty { throw SettingsError(problems: problems) }
     }
 }

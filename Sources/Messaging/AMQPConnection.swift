@@ -117,6 +117,16 @@ final class AMQPConnection {
         try AMQPError.check(amqp_get_rpc_reply(state), "declaring exchange '\(name)'")
     }
 
+    /// Checks that an exchange exists (a passive declare, which needs no permission); a missing
+    /// one closes the channel with 404.
+    func checkExchange(_ name: String, channel: UInt16) throws(AMQPError) {
+        let strings = CStrings()
+        defer { withExtendedLifetime(strings) {} }
+        amqp_exchange_declare(state, channel, strings.bytes(name), strings.bytes("topic"),
+                              1, 0, 0, 0, amqp_empty_table)
+        try AMQPError.check(amqp_get_rpc_reply(state), "checking exchange '\(name)'")
+    }
+
     /// Declares a queue; an empty name asks the broker for one. Returns the queue's name.
     @discardableResult
     func declareQueue(_ name: String, durable: Bool, exclusive: Bool, autoDelete: Bool,

@@ -17,6 +17,11 @@ public final class AMQPSession {
         try connection.declareExchange(name, type: type, channel: channel)
     }
 
+    /// Checks that an exchange exists, without declaring it (no configure permission needed).
+    public func checkExchange(_ name: String) throws(AMQPError) {
+        try connection.checkExchange(name, channel: channel)
+    }
+
     /// Declares a queue and returns its name (the broker's, when `name` is empty).
     @discardableResult
     public func declareQueue(_ name: String, durable: Bool = true, exclusive: Bool = false,

@@ -54,4 +54,16 @@ struct TopologyTests {
         #expect(settings.trace == .full)
         #expect(throws: SettingsError.self) { try WorkerConfiguration.load(file: nil, environment: ["GRADELINE_CONCURRENCY": "many"]) }
     }
+
+    @Test("topology.declare: false makes clients only check the topology; the environment overrides it")
+    func declareSetting() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("gradeline-worker-\(UUID()).yaml")
+        try "topology:\n  declare: false\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(try WorkerConfiguration.load(file: file.path, environment: [:]).topology.declares == false)
+        #expect(try WorkerConfiguration.load(file: file.path, environment: ["GRADELINE_TOPOLOGY_DECLARE": "true"]).topology.declares)
+        #expect(try WorkerConfiguration.load(file: nil, environment: [:]).topology.declares)
+        try "topology:\n  declare: sometimes\n".write(to: file, atomically: true, encoding: .utf8)
+        #expect(throws: SettingsError.self) { try WorkerConfiguration.load(file: file.path, environment: [:]) }
+        #expect(throws: SettingsError.self) { try WorkerConfiguration.load(file: nil, environment: ["GRADELINE_TOPOLOGY_DECLARE": "maybe"]) }
+    }
 }
