@@ -14,6 +14,9 @@ public enum Headers {
     public static let crashes = "x-gradeline-crashes"
     /// How many of the original headers a dead letter or retry had to leave out to fit a frame.
     public static let droppedHeaders = "x-gradeline-dropped-headers"
+    /// W3C trace context (https://www.w3.org/TR/trace-context/): the kiosk's, carried onto the
+    /// result, retries and dead letters; the worker makes one for a job that has none.
+    public static let traceparent = "traceparent"
     /// Set by quorum queues on redelivery.
     public static let deliveryCount = "x-delivery-count"
 
@@ -28,5 +31,6 @@ public enum LogKey {
     public static let status = "job.status"
     public static let stage = "job.stage"
     public static let queue = "amqp.queue"
+    public static let traceparent = "traceparent"
     public static let error = "error"
 }

@@ -49,7 +49,8 @@ public struct JobHandler: Sendable {
     /// Runs the pipeline for `delivery` and plans what to publish (this blocks: call it off
     /// the cooperative pool). The worker does the same in two halves, across a process.
     public func handle(_ delivery: Delivery) -> Plan {
-        plan(for: delivery, result: evaluate(delivery.body, messageID: delivery.properties.messageID,
+        let delivery = Self.withTraceparent(delivery)
+        return plan(for: delivery, result: evaluate(delivery.body, messageID: delivery.properties.messageID,
                                              attempt: attempt(of: delivery), redelivered: redelivered(delivery)))
     }
 
@@ -79,7 +80,7 @@ public struct JobHandler: Sendable {
     /// The messages for a result that the pipeline produced.
     public func plan(for delivery: Delivery, result: GradingResult) -> Plan {
         guard let failure = result.error else {
-            return Plan(disposition: .answered, result: result, messages: [resultMessage(result)])
+            return Plan(disposition: .answered, result: result, messages: [resultMessage(result, for: delivery)])
         }
         let attempt = result.attempt
         if failure.retriable, let (queueDelay, expiration) = settings.retry.delay(beforeAttempt: attempt + 1) {
@@ -89,7 +90,7 @@ public struct JobHandler: Sendable {
             ])
         }
         return Plan(disposition: .deadLettered, result: result, messages: [
-            resultMessage(result),
+            resultMessage(result, for: delivery),
             deadLetter(delivery, jobID: result.jobID, failure: failure, attempt: attempt, trace: result.trace),
         ])
     }
@@ -131,7 +132,7 @@ public struct JobHandler: Sendable {
         let result = GradingResult(jobID: jobID(body: delivery.body, messageID: delivery.properties.messageID),
                                    failure: failure, fingerprint: fingerprint, attempt: attempt(of: delivery),
                                    redelivered: true, workerID: settings.workerID)
-        return Plan(disposition: .deadLettered, result: result, messages: [resultMessage(result)])
+        return Plan(disposition: .deadLettered, result: result, messages: [resultMessage(result, for: delivery)])
     }
 
     /// Codes of the failures that the supervisor, not the pipeline, reports.
@@ -177,14 +178,17 @@ public struct JobHandler: Sendable {
 
     // MARK: Messages
 
-    func resultMessage(_ result: GradingResult) -> OutgoingMessage {
-        OutgoingMessage(
+    /// The result's message; it carries the job's traceparent.
+    func resultMessage(_ result: GradingResult, for delivery: Delivery) -> OutgoingMessage {
+        var headers: [String: AMQPValue] = [Headers.attempt: .int(Int64(result.attempt)),
+                                            Headers.worker: .string(Echo.clip(settings.workerID, maxBytes: Self.echoLimit))]
+        headers[Headers.traceparent] = Self.traceparent(of: delivery).map(AMQPValue.string)
+        return OutgoingMessage(
             exchange: settings.topology.resultsExchange, routingKey: "result.\(result.status)",
             body: Array(result.json().utf8),
             properties: MessageProperties(contentType: "application/json",
                                           correlationID: Echo.clip(result.jobID, maxBytes: OutgoingMessage.shortStringLimit - 3),
-                                          headers: [Headers.attempt: .int(Int64(result.attempt)),
-                                                    Headers.worker: .string(Echo.clip(settings.workerID, maxBytes: Self.echoLimit))]))
+                                          headers: headers))
     }
 
     func retryMessage(_ delivery: Delivery, jobID: String, attempt: Int, queueDelayMs: Int, expirationMs: Int,
@@ -239,6 +243,8 @@ public struct JobHandler: Sendable {
     /// then `ours` over them. When they would not fit one frame, the trace goes first, then
     /// the original headers (their count is recorded), so that the copy can always be sent.
     func passedOn(_ delivery: Delivery, expirationMs: Int? = nil, headers ours: [String: AMQPValue]) -> MessageProperties {
+        var ours = ours
+        ours[Headers.traceparent] = delivery.properties.headers[Headers.traceparent]  // kept when the rest is dropped
         var headers = delivery.properties.headers
         headers[Headers.deliveryCount] = nil
         headers.merge(ours) { $1 }
@@ -248,7 +254,7 @@ public struct JobHandler: Sendable {
         if AMQPValue.tableSize(headers) > Self.headerBudget {
             headers = ours
             headers[Headers.trace] = ours[Headers.trace].map { _ in .string("{\"truncated\": true}") }
-            headers[Headers.droppedHeaders] = .int(Int64(delivery.properties.headers.count))
+            headers[Headers.droppedHeaders] = .int(Int64(delivery.properties.headers.keys.filter { ours[$0] == nil }.count))
         }
         let properties = delivery.properties
         return MessageProperties(

@@ -6,13 +6,112 @@ extension LoggingSystem {
     /// warning, error, critical), or at `defaultLevel` when it is unset or not a level. Call once,
     /// at the start of a command. Control characters in messages and metadata are escaped
     /// (see `EscapingLogHandler`), so that a job id cannot forge a log line.
+    ///
+    /// With GRADELINE_LOG_FORMAT=json each line is one JSON object instead (`JSONLogHandler`).
     public static func bootstrapGradeline(defaultLevel: Logger.Level) {
+        let environment = ProcessInfo.processInfo.environment
+        let level = environment["GRADELINE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
+        if environment["GRADELINE_LOG_FORMAT"] == "json" {
+            bootstrap { label in
+                var handler = JSONLogHandler(label: label, write: JSONLogHandler.standardError)
+                handler.logLevel = level
+                return handler
+            }
+            return
+        }
         bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            let level = ProcessInfo.processInfo.environment["GRADELINE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
-            handler.logLevel = level ?? defaultLevel
+            handler.logLevel = level
             return EscapingLogHandler(handler)
         }
+    }
+}
+
+/// One JSON object per log line, for log collectors: `time` (RFC 3339, UTC, milliseconds),
+/// `level`, `message`, `label`, then every metadata key (the handler's, the provider's, the
+/// call's; nested metadata become objects and arrays), and `error` when one is attached.
+///
+/// JSON escaping keeps each entry on one line whatever a job id holds. Nothing here adds
+/// credentials or image bytes: URLs are logged through `AMQPURL`, which masks the password,
+/// and job bodies are never logged.
+public struct JSONLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    let label: String
+    let write: @Sendable (String) -> Void
+
+    public init(label: String, write: @escaping @Sendable (String) -> Void) {
+        self.label = label
+        self.write = write
+    }
+
+    /// Writes a line to standard error in one call, so that lines from threads do not interleave.
+    public static let standardError: @Sendable (String) -> Void = { line in
+        var bytes = Array(line.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        bytes.withUnsafeBytes { buffer in _ = Foundation.write(2, buffer.baseAddress, buffer.count) }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
+        if let given = event.metadata { merged.merge(given) { $1 } }
+        if let error = event.error { merged["error"] = .string("\(error)") }
+        var line = "{\"time\":\(Self.quote(Self.timestamp()))"
+        line += ",\"level\":\(Self.quote(event.level.rawValue))"
+        line += ",\"message\":\(Self.quote(event.message.description))"
+        line += ",\"label\":\(Self.quote(label))"
+        for key in merged.keys.sorted() where !["time", "level", "message", "label"].contains(key) {
+            line += ",\(Self.quote(key)):\(Self.json(merged[key]!))"
+        }
+        write(line + "}")
+    }
+
+    static func json(_ value: Logger.Metadata.Value) -> String {
+        switch value {
+        case .string(let text): quote(text)
+        case .stringConvertible(let item): quote(item.description)
+        case .array(let values): "[" + values.map(json).joined(separator: ",") + "]"
+        case .dictionary(let metadata):
+            "{" + metadata.keys.sorted().map { "\(quote($0)):\(json(metadata[$0]!))" }.joined(separator: ",") + "}"
+        @unknown default: quote("\(value)")
+        }
+    }
+
+    /// A JSON string literal: quotes, backslashes, control characters and the two Unicode line
+    /// separators escaped.
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029:
+                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var parts = tm()
+        var seconds = now.tv_sec
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
     }
 }
 

@@ -139,8 +139,10 @@ public final class WorkerService: ServiceLifecycle.Service {
     func process(_ delivery: Delivery, pool: ChildPool, consumer: AMQPClient, publisher: AMQPClient) async {
         inFlight.withLock { $0 += 1 }
         defer { inFlight.withLock { $0 -= 1 } }
+        let delivery = JobHandler.withTraceparent(delivery)
         var logger = self.logger
         logger[metadataKey: LogKey.jobID] = "\(delivery.properties.messageID ?? "?")"
+        logger[metadataKey: LogKey.traceparent] = "\(JobHandler.traceparent(of: delivery) ?? "")"
         logger[metadataKey: LogKey.attempt] = "\(handler.attempt(of: delivery))"
 
         let plan: JobHandler.Plan

@@ -186,7 +186,9 @@ final class FleetHarness: Sendable {
     /// Starts `gradeline-worker run` as a separate process named `name`.
     @discardableResult
     /// `amqpURL` replaces the settings file's broker (to go through a `TCPProxy`, say).
-    func startWorker(_ name: String, concurrency: Int? = nil, pipeline: String? = nil, amqpURL: String? = nil) throws -> Process {
+    /// `environment` adds variables (GRADELINE_LOG_FORMAT, say).
+    func startWorker(_ name: String, concurrency: Int? = nil, pipeline: String? = nil, amqpURL: String? = nil,
+                     environment extra: [String: String] = [:]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary("gradeline-worker"))
         var arguments = ["run", "--config", settingsFile.path]
@@ -197,6 +199,7 @@ final class FleetHarness: Sendable {
         environment["GRADELINE_WORKER_ID"] = name
         environment["GRADELINE_LOG_LEVEL"] = "debug"
         environment["GRADELINE_AMQP_URL"] = amqpURL
+        environment.merge(extra) { $1 }
         process.environment = environment
         process.currentDirectoryURL = Self.repository
         let log = directory.appendingPathComponent("\(name).log")
