@@ -20,7 +20,7 @@ swift build -c "$build" 2>&1 | grep -Ev "^\[[0-9]+/[0-9]+\]" || true
 bash scripts/rabbitmq.sh start bench 5699 >/dev/null
 eval "$(bash scripts/rabbitmq.sh env bench 5699)"
 mkdir -p run/logs
-GRADELINE_WORKER_ID=bench-worker .build/$build/gradeline-worker run --config config/worker.yaml \
+GRADELINE_WORKER_ID=bench-worker GRADELINE_METRICS_PORT=0 .build/$build/gradeline-worker run --config config/worker.yaml \
     --concurrency "$concurrency" > run/logs/bench-worker.log 2>&1 &
 worker=$!
 trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null; bash scripts/rabbitmq.sh stop bench 5699 >/dev/null' EXIT

@@ -69,7 +69,7 @@ bash scripts/rabbitmq.sh start bench-peer "$port" >/dev/null
 eval "$(bash scripts/rabbitmq.sh env bench-peer "$port")"
 peer_url="amqp://guest:guest@127.0.0.1:$port//"
 
-GRADELINE_WORKER_ID=bench-peer-gradeline "$bin/gradeline-worker" run --config config/worker.yaml \
+GRADELINE_WORKER_ID=bench-peer-gradeline GRADELINE_METRICS_PORT=0 "$bin/gradeline-worker" run --config config/worker.yaml \
     --concurrency 2 > "$out/gradeline-worker.log" 2>&1 &
 gradeline=$!
 pids+=("$gradeline")

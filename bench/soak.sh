@@ -21,7 +21,7 @@ eval "$(bash scripts/rabbitmq.sh env soak 5698)"
 mkdir -p run/logs
 pids=()
 for name in soak-1 soak-2; do
-    GRADELINE_WORKER_ID=$name GRADELINE_LOG_LEVEL=warning .build/release/gradeline-worker run \
+    GRADELINE_WORKER_ID=$name GRADELINE_LOG_LEVEL=warning GRADELINE_METRICS_PORT=0 .build/release/gradeline-worker run \
         --config config/worker.yaml --pipeline "$pipeline" --concurrency 1 > "run/logs/$name.log" 2>&1 &
     pids+=($!)
 done

@@ -25,7 +25,8 @@ echo "== two workers (logs in run/logs/)"
 mkdir -p run/logs run/results
 workers=()
 for n in 1 2; do
-    GRADELINE_WORKER_ID="demo-worker-$n" "$bin/gradeline-worker" run --config config/worker.yaml \
+    # Each worker serves /metrics and /health/* on its own port: 9464 and 9465.
+    GRADELINE_WORKER_ID="demo-worker-$n" GRADELINE_METRICS_PORT=$((9463 + n)) "$bin/gradeline-worker" run --config config/worker.yaml \
         > "run/logs/worker-$n.log" 2>&1 &
     workers+=($!)
 done

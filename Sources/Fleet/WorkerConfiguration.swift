@@ -21,6 +21,7 @@ import Messaging
 /// | `retry.jitter` (fraction taken off at random) | | 0.2 |
 /// | `topology.*` (names, `delivery_limit`) | | see `Topology` |
 /// | `topology.declare` (false: only check that it exists) | `GRADELINE_TOPOLOGY_DECLARE` | true |
+/// | `metrics.port` (metrics and health over HTTP; 0 turns it off) | `GRADELINE_METRICS_PORT` | 9464 |
 ///
 /// The password in the URL is never logged.
 public struct WorkerConfiguration: Sendable {
@@ -37,6 +38,8 @@ public struct WorkerConfiguration: Sendable {
     public var maxCrashes = 2
     public var retry = RetryPolicy()
     public var topology = Topology()
+    /// The HTTP port of /metrics and /health/*; 0 turns it off.
+    public var metricsPort = 9464
 
     public init() {}
 
@@ -74,6 +77,7 @@ public struct WorkerConfiguration: Sendable {
         maxCrashes = reader.int("worker.max_crashes", default: maxCrashes, in: 1...100)
         retry.delaysMs = reader.ints("retry.delays_ms", default: retry.delaysMs, in: 1...86_400_000)
         retry.jitter = reader.double("retry.jitter", default: retry.jitter, in: 0...0.9)
+        metricsPort = reader.int("metrics.port", default: metricsPort, in: 0...65535)
         topology.jobsExchange = reader.string("topology.jobs_exchange", default: topology.jobsExchange)
         topology.jobsQueue = reader.string("topology.jobs_queue", default: topology.jobsQueue)
         topology.jobsBinding = reader.string("topology.jobs_binding", default: topology.jobsBinding)
@@ -100,6 +104,11 @@ public struct WorkerConfiguration: Sendable {
             }
         }
         if let value = environment["GRADELINE_WORKER_ID"] { workerID = value }
+        if let value = environment["GRADELINE_METRICS_PORT"] {
+            if let number = Int(value), (0...65535).contains(number) { metricsPort = number } else {
+                problems.append("GRADELINE_METRICS_PORT must be a port from 0 (off) to 65535, not '\(value)'")
+            }
+        }
         if let value = environment["GRADELINE_TOPOLOGY_DECLARE"] {
             switch value.lowercased() {
             case "true", "1", "yes": topology.declares = true

@@ -26,8 +26,13 @@ public final class WorkerService: ServiceLifecycle.Service {
     /// The pool, for the last-resort exit to stop its children first.
     private let runningPool = Mutex<ChildPool?>(nil)
 
-    public init(settings: WorkerConfiguration, pipeline: PipelineConfig, launch: ChildPool.Launch, logger: Logger) {
+    /// What /health/ready reports.
+    let readiness: Readiness
+
+    public init(settings: WorkerConfiguration, pipeline: PipelineConfig, launch: ChildPool.Launch, logger: Logger,
+                readiness: Readiness = Readiness()) {
         self.settings = settings
+        self.readiness = readiness
         self.launch = launch
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(settings.workerID)"
@@ -46,9 +51,12 @@ public final class WorkerService: ServiceLifecycle.Service {
                              maxResidentBytes: settings.maxJobRSSBytes, logger: logger)
         runningPool.withLock { $0 = pool }
         // Loading the models can take a while; a SIGTERM meanwhile stops it and ends the run.
+        let loading = ContinuousClock.now
         do {
             try await withGracefulShutdownHandler {
                 try await pool.start()
+                WorkerMetrics.modelsLoaded(in: loading.duration(to: .now))
+                self.readiness.modelsLoaded()
             } onGracefulShutdown: {
                 self.beginShutdown(deadline: self.settings.shutdownDeadlineSeconds)
                 pool.stop()
@@ -61,8 +69,10 @@ public final class WorkerService: ServiceLifecycle.Service {
         var consumerConfiguration = AMQPClient.Configuration(url: url, name: "\(settings.workerID)/consume")
         consumerConfiguration.confirms = false
         consumerConfiguration.heartbeatSeconds = settings.heartbeatSeconds
+        consumerConfiguration.onReconnect = { WorkerMetrics.reconnected("consume") }
         var publisherConfiguration = AMQPClient.Configuration(url: url, name: "\(settings.workerID)/publish")
         publisherConfiguration.heartbeatSeconds = settings.heartbeatSeconds
+        publisherConfiguration.onReconnect = { WorkerMetrics.reconnected("publish") }
         // Separate connections: when the broker blocks publishers, acks still flow.
         let consumer = AMQPClient(configuration: consumerConfiguration, logger: logger) { session throws(AMQPError) in
             try topology.declare(on: session, retryDelaysMs: retryDelays)
@@ -73,6 +83,8 @@ public final class WorkerService: ServiceLifecycle.Service {
         let publisher = AMQPClient(configuration: publisherConfiguration, logger: logger) { session throws(AMQPError) in
             try topology.declare(on: session, retryDelaysMs: retryDelays)
         }
+        // Once draining, readiness says so first; until then the consumer consumes while connected.
+        readiness.consumer { consumer.isConnected }
         logger.info("worker started", metadata: [
             "amqp.url": "\(url)", LogKey.queue: "\(topology.jobsQueue)", "concurrency": "\(concurrency)",
             "config.sha256": "\(handler.fingerprint.config)",
@@ -123,6 +135,7 @@ public final class WorkerService: ServiceLifecycle.Service {
             return started == nil
         }
         guard first else { return }
+        readiness.draining()
         let logger = logger
         let thread = Thread { [self] in
             Thread.sleep(forTimeInterval: deadline + 1.5)
@@ -137,8 +150,10 @@ public final class WorkerService: ServiceLifecycle.Service {
 
     /// Handles one delivery: a result from a child, then publish, then ack after the confirms.
     func process(_ delivery: Delivery, pool: ChildPool, consumer: AMQPClient, publisher: AMQPClient) async {
-        inFlight.withLock { $0 += 1 }
-        defer { inFlight.withLock { $0 -= 1 } }
+        let received = ContinuousClock.now
+        WorkerMetrics.inFlight(inFlight.withLock { $0 += 1; return $0 })
+        defer { WorkerMetrics.inFlight(inFlight.withLock { $0 -= 1; return $0 }) }
+        WorkerMetrics.queueWait(submittedAt: JobHandler.submittedAt(in: delivery.body), deliveredAt: Date())
         let delivery = JobHandler.withTraceparent(delivery)
         var logger = self.logger
         logger[metadataKey: LogKey.jobID] = "\(delivery.properties.messageID ?? "?")"
@@ -172,13 +187,15 @@ public final class WorkerService: ServiceLifecycle.Service {
             }
         }
         if let id = plan.result?.jobID { logger[metadataKey: LogKey.jobID] = "\(id)" }
-        await publish(plan, for: delivery, consumer: consumer, publisher: publisher, finishedAt: finishedAt, logger: logger)
+        if await publish(plan, for: delivery, consumer: consumer, publisher: publisher, finishedAt: finishedAt, logger: logger) {
+            WorkerMetrics.record(plan, jobTime: received.duration(to: .now))
+        }
     }
 
     /// Publishes a plan's messages, then acks; or leaves the delivery to the broker when a
-    /// message did not reach a queue, so that nothing is lost.
+    /// message did not reach a queue, so that nothing is lost. True when the delivery was acked.
     private func publish(_ plan: JobHandler.Plan, for delivery: Delivery, consumer: AMQPClient, publisher: AMQPClient,
-                         finishedAt: ContinuousClock.Instant, logger: Logger) async {
+                         finishedAt: ContinuousClock.Instant, logger: Logger) async -> Bool {
         var unroutable: [String] = []
         do {
             try await withThrowingTaskGroup(of: (OutgoingMessage, PublishOutcome).self) { group in
@@ -199,11 +216,11 @@ public final class WorkerService: ServiceLifecycle.Service {
             logger.error("an outgoing message cannot be encoded; the job goes to the dead-letter queue as it came",
                          metadata: [LogKey.error: "\(error)"])
             consumer.nack(delivery, requeue: false)
-            return
+            return false
         } catch {
             logger.error("could not publish the outcome; the job goes back to the queue", metadata: [LogKey.error: "\(error)"])
             if consumer.isCurrent(delivery) { consumer.nack(delivery, requeue: true) }
-            return
+            return false
         }
         guard unroutable.isEmpty else {
             logger.error("a retry or dead letter reached no queue; the job stays in the work queue",
@@ -211,7 +228,7 @@ public final class WorkerService: ServiceLifecycle.Service {
             // Give the operator a moment before the broker delivers it again.
             try? await Task.sleep(for: .seconds(1))
             consumer.nack(delivery, requeue: true)
-            return
+            return false
         }
         consumer.ack(delivery)
         let ackMs = String(format: "%.1f", (ContinuousClock.now - finishedAt).seconds * 1000)
@@ -230,5 +247,6 @@ public final class WorkerService: ServiceLifecycle.Service {
                 "ack_ms": "\(ackMs)",
             ])
         }
+        return true
     }
 }

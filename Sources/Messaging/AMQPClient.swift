@@ -25,6 +25,9 @@ public final class AMQPClient: Sendable {
         public var reconnectMaxDelay = 10.0
         /// Put the channel in confirm mode, so that `publish` waits for the broker.
         public var confirms = true
+        /// Called on the client's thread each time it connects again after losing the broker
+        /// (for a reconnect counter); keep it quick.
+        public var onReconnect: (@Sendable () -> Void)?
         /// For `amqps://`: a PEM file of the CAs to trust, besides the system's
         /// (default: `$GRADELINE_AMQP_CACERT`).
         public var caCertificateFile = ProcessInfo.processInfo.environment["GRADELINE_AMQP_CACERT"]

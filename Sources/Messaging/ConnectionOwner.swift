@@ -65,6 +65,7 @@ struct ConnectionOwner {
             blocked = false
             if failedAttempts > 0 {
                 logger.notice("reconnected to the broker", metadata: ["amqp.url": "\(configuration.url)"])
+                configuration.onReconnect?()
             } else {
                 logger.info("connected to the broker", metadata: ["amqp.url": "\(configuration.url)"])
             }

@@ -26,7 +26,7 @@ eval "$(bash scripts/rabbitmq.sh env fixture 5699)"
 mkdir -p "$out"
 rm -rf "$out/jobs" "$out/results" "$out/manifest.json"
 cp config/pipeline.yaml "$out/pipeline.yaml"
-.build/debug/gradeline-worker run --pipeline "$out/pipeline.yaml" 2>/dev/null &
+GRADELINE_METRICS_PORT=0 .build/debug/gradeline-worker run --pipeline "$out/pipeline.yaml" 2>/dev/null &
 worker=$!
 .build/debug/gradeline-producer capture --out "$out" --count 2 --timeout 60 &
 capture=$!

@@ -24,6 +24,7 @@ struct CanaryStartTests {
         process.executableURL = URL(fileURLWithPath: FleetHarness.binary("gradeline-worker"))
         process.arguments = arguments
         process.currentDirectoryURL = FileManager.default.temporaryDirectory  // no config/worker.yaml here
+        process.environment = ProcessInfo.processInfo.environment.merging(["GRADELINE_METRICS_PORT": "0"]) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

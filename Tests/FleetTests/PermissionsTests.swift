@@ -111,6 +111,7 @@ struct PermissionsTests {
         var environment = ProcessInfo.processInfo.environment
         environment["GRADELINE_AMQP_URL"] = try Self.url(as: "gradeline-worker")
         environment["GRADELINE_WORKER_ID"] = "permissions-worker"
+        environment["GRADELINE_METRICS_PORT"] = "0"
         worker.environment = environment
         worker.currentDirectoryURL = FleetHarness.repository
         let log = directory.appendingPathComponent("worker.log")

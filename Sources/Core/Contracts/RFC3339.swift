@@ -65,6 +65,19 @@ public struct RFC3339: Sendable, Hashable {
         self.offsetMinutes = offset
     }
 
+    /// Seconds since 1970-01-01T00:00:00Z (a leap second counts as the second before it).
+    public var secondsSince1970: Double {
+        // Days from the civil date, with March as the first month so that February comes last.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offsetMinutes * 60
+        return Double(seconds) + (fraction.isEmpty ? 0 : Double("0." + fraction.prefix(9)) ?? 0)
+    }
+
     /// True when `text` is an RFC 3339 date-time of a possible instant.
     public static func isValid(_ text: String) -> Bool { RFC3339(text) != nil }
 

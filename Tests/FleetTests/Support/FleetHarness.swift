@@ -199,6 +199,7 @@ final class FleetHarness: Sendable {
         environment["GRADELINE_WORKER_ID"] = name
         environment["GRADELINE_LOG_LEVEL"] = "debug"
         environment["GRADELINE_AMQP_URL"] = amqpURL
+        environment["GRADELINE_METRICS_PORT"] = "0"  // many workers run at once; a test that wants the port sets one
         environment.merge(extra) { $1 }
         process.environment = environment
         process.currentDirectoryURL = Self.repository
