@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Messaging
 import ServiceLifecycle
+import UnixSignals
 import Synchronization
 
 /// A grading worker: a supervisor that owns the broker connections and every ack, with the
@@ -15,16 +16,31 @@ import Synchronization
 /// until the deadline; then it stops the children, leaves what is unfinished to the broker,
 /// and exits, within the deadline plus two seconds whatever the broker is doing.
 public final class WorkerService: ServiceLifecycle.Service {
+    /// One loaded pipeline config and the children that run it. A reload (SIGHUP) makes a new
+    /// generation for new jobs; the old one finishes the jobs it has, then stops.
+    final class Generation: Sendable {
+        let pool: ChildPool
+        let handler: JobHandler
+        /// Jobs handed to this generation and not yet acked or given back.
+        let jobs = Mutex(0)
+
+        init(pool: ChildPool, handler: JobHandler) {
+            self.pool = pool
+            self.handler = handler
+        }
+    }
+
     let settings: WorkerConfiguration
-    let handler: JobHandler
     let launch: ChildPool.Launch
     let logger: Logger
     /// Jobs between delivery and ack.
     private let inFlight = Mutex(0)
     /// When shutdown began; the deadline counts from here.
     private let shutdownStarted = Mutex<ContinuousClock.Instant?>(nil)
-    /// The pool, for the last-resort exit to stop its children first.
-    private let runningPool = Mutex<ChildPool?>(nil)
+    /// Every generation not yet stopped, the current one last; the last-resort exit stops all.
+    private let generations = Mutex<[Generation]>([])
+    /// The config the worker starts with.
+    private let initialPipeline: PipelineConfig
 
     /// What /health/ready reports.
     let readiness: Readiness
@@ -37,19 +53,31 @@ public final class WorkerService: ServiceLifecycle.Service {
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(settings.workerID)"
         self.logger = logger
-        handler = JobHandler(pipeline: pipeline,
-                             fingerprint: Fingerprint(config: pipeline.sha256, models: pipeline.modelHashes, workerVersion: Gradeline.version),
-                             settings: settings)
+        initialPipeline = pipeline
     }
+
+    func makeHandler(_ pipeline: PipelineConfig) -> JobHandler {
+        JobHandler(pipeline: pipeline,
+                   fingerprint: Fingerprint(config: pipeline.sha256, models: pipeline.modelHashes, workerVersion: Gradeline.version),
+                   settings: settings)
+    }
+
+    func makePool() -> ChildPool {
+        ChildPool(size: settings.concurrency, launch: launch, timeout: settings.jobTimeoutSeconds,
+                  maxResidentBytes: settings.maxJobRSSBytes, logger: logger)
+    }
+
+    /// The generation new jobs go to.
+    var current: Generation { generations.withLock { $0.last! } }
 
     public func run() async throws {
         let url = try AMQPURL(settings.amqpURL)
         let topology = settings.topology
         let retryDelays = settings.retry.delaysMs
         let concurrency = settings.concurrency
-        let pool = ChildPool(size: concurrency, launch: launch, timeout: settings.jobTimeoutSeconds,
-                             maxResidentBytes: settings.maxJobRSSBytes, logger: logger)
-        runningPool.withLock { $0 = pool }
+        let pool = makePool()
+        let handler = makeHandler(initialPipeline)
+        generations.withLock { $0 = [Generation(pool: pool, handler: handler)] }
         // Loading the models can take a while; a SIGTERM meanwhile stops it and ends the run.
         let loading = ContinuousClock.now
         do {
@@ -85,9 +113,17 @@ public final class WorkerService: ServiceLifecycle.Service {
         }
         // Once draining, readiness says so first; until then the consumer consumes while connected.
         readiness.consumer { consumer.isConnected }
+        // SIGHUP reloads the pipeline config (Run ignores the signal from the start, so that
+        // one sent early cannot end the process).
+        let reloads = Task { [self] in
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                await reload()
+            }
+        }
+        defer { reloads.cancel() }
         logger.info("worker started", metadata: [
             "amqp.url": "\(url)", LogKey.queue: "\(topology.jobsQueue)", "concurrency": "\(concurrency)",
-            "config.sha256": "\(handler.fingerprint.config)",
+            "config.sha256": "\(handler.fingerprint.config)", "reload": "SIGHUP",
         ])
 
         let deadline = settings.shutdownDeadlineSeconds
@@ -100,12 +136,12 @@ public final class WorkerService: ServiceLifecycle.Service {
                         logger.debug("dropped a delivery from a lost connection; the broker redelivers it")
                         continue
                     }
-                    group.addTask { await self.process(delivery, pool: pool, consumer: consumer, publisher: publisher) }
+                    group.addTask { await self.process(delivery, consumer: consumer, publisher: publisher) }
                 }
                 logger.info("stopping: no new jobs; finishing those in flight",
                             metadata: ["in_flight": "\(inFlight.withLock { $0 })", "deadline_s": "\(deadline)"])
                 consumer.stopConsuming()
-                pool.drain()
+                for generation in generations.withLock({ $0 }) { generation.pool.drain() }
                 let end = shutdownStarted.withLock { $0 ?? .now } + .seconds(deadline)
                 while inFlight.withLock({ $0 }) > 0, ContinuousClock.now < end {
                     try? await Task.sleep(for: .milliseconds(20))
@@ -115,16 +151,76 @@ public final class WorkerService: ServiceLifecycle.Service {
                                    metadata: ["unfinished": "\(inFlight.withLock { $0 })"])
                 }
                 // Stops running pipelines; their jobs end abandoned and are left to the broker.
-                pool.stop()
+                for generation in generations.withLock({ $0 }) { generation.pool.stop() }
                 await publisher.shutdown(deadline: .zero)
             }
         } onGracefulShutdown: {
             self.beginShutdown(deadline: deadline)
         }
-        pool.stop()
+        for generation in generations.withLock({ $0 }) { generation.pool.stop() }
         await publisher.shutdown(deadline: .seconds(1))
         await consumer.shutdown(deadline: .seconds(1))
         logger.info("worker stopped")
+    }
+
+    /// Loads the pipeline config again (SIGHUP): validates it, runs its canaries, and starts
+    /// children on it. If all that succeeds, new jobs go to them and the old children finish
+    /// the jobs they have, then stop. If anything fails, the old config keeps serving and the
+    /// log says why. `gradeline_build_info` and each result's fingerprint show the config live.
+    func reload() async {
+        guard shutdownStarted.withLock({ $0 == nil }) else { return }
+        let file = settings.pipeline
+        logger.notice("reloading the pipeline config", metadata: ["file": "\(file)"])
+        let config: PipelineConfig
+        do {
+            config = try PipelineConfig.load(file: file)
+        } catch {
+            logger.error("reload refused: the config is wrong; the old one keeps serving",
+                         metadata: [LogKey.error: "\(error.description)"])
+            return
+        }
+        if config.canaries != nil {
+            do {
+                if let mismatch = try Canaries.verify(config).lazy.compactMap(\.mismatch).first {
+                    logger.error("reload refused: a canary job differs; the old config keeps serving",
+                                 metadata: [LogKey.error: "\(mismatch)"])
+                    return
+                }
+            } catch {
+                logger.error("reload refused: the canaries cannot run; the old config keeps serving",
+                             metadata: [LogKey.error: "\(error)"])
+                return
+            }
+        }
+        let pool = makePool()
+        do {
+            try await pool.start()
+        } catch {
+            pool.stop()
+            logger.error("reload refused: the new pipeline processes did not start; the old config keeps serving",
+                         metadata: [LogKey.error: "\(error)"])
+            return
+        }
+        let next = Generation(pool: pool, handler: makeHandler(config))
+        guard let old = generations.withLock({ generations -> Generation? in
+            // A shutdown that began meanwhile keeps the old generation; the new one is not used.
+            guard shutdownStarted.withLock({ $0 == nil }) else { return nil }
+            defer { generations.append(next) }
+            return generations.last
+        }) else {
+            pool.stop()
+            return
+        }
+        WorkerMetrics.configChanged(from: old.handler.fingerprint.config, to: next.handler.fingerprint.config)
+        logger.notice("reloaded: new jobs use the new config; jobs in flight finish on the old one",
+                      metadata: ["config.sha256": "\(next.handler.fingerprint.config)",
+                                 "previous_config.sha256": "\(old.handler.fingerprint.config)"])
+        // The old children finish what they have, then stop.
+        while old.jobs.withLock({ $0 }) > 0 {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        old.pool.stop()
+        generations.withLock { $0.removeAll { $0 === old } }
     }
 
     /// Records when shutdown began and arms a last-resort exit at the deadline plus 1.5 s, on
@@ -140,7 +236,7 @@ public final class WorkerService: ServiceLifecycle.Service {
         let thread = Thread { [self] in
             Thread.sleep(forTimeInterval: deadline + 1.5)
             logger.error("shutdown overran its deadline; exiting now")
-            self.runningPool.withLock { $0 }?.stop()
+            for generation in self.generations.withLock({ $0 }) { generation.pool.stop() }
             // _exit, not exit: atexit handlers could wait on the very thing that is stuck.
             _exit(0)
         }
@@ -149,8 +245,12 @@ public final class WorkerService: ServiceLifecycle.Service {
     }
 
     /// Handles one delivery: a result from a child, then publish, then ack after the confirms.
-    func process(_ delivery: Delivery, pool: ChildPool, consumer: AMQPClient, publisher: AMQPClient) async {
+    func process(_ delivery: Delivery, consumer: AMQPClient, publisher: AMQPClient) async {
         let received = ContinuousClock.now
+        let generation = current
+        let (pool, handler) = (generation.pool, generation.handler)
+        generation.jobs.withLock { $0 += 1 }
+        defer { generation.jobs.withLock { $0 -= 1 } }
         WorkerMetrics.inFlight(inFlight.withLock { $0 += 1; return $0 })
         defer { WorkerMetrics.inFlight(inFlight.withLock { $0 -= 1; return $0 }) }
         WorkerMetrics.queueWait(submittedAt: JobHandler.submittedAt(in: delivery.body), deliveredAt: Date())

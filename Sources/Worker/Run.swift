@@ -17,7 +17,8 @@ struct Run: AsyncParsableCommand {
             Serves /metrics, /health/live and /health/ready on the metrics port (9464; 0 turns \
             it off). Exits 2 on a settings or pipeline config mistake or a metrics port it \
             cannot listen on, and 3 when a canary job of the config's canaries: section differs \
-            from its expected.json; all before it connects.
+            from its expected.json; all before it connects. SIGHUP reloads the pipeline config \
+            (validated, canaries first; a bad one is refused and the old one keeps serving).
             """)
 
     @Option(name: .long, help: ArgumentHelp("Worker settings (YAML).", valueName: "file"))
@@ -36,6 +37,9 @@ struct Run: AsyncParsableCommand {
     var metricsPort: Int?
 
     func run() async throws {
+        // SIGHUP reloads the pipeline config once the worker runs (WorkerService); until then
+        // it must not end the process, which is the signal's default.
+        signal(SIGHUP, SIG_IGN)
         LoggingSystem.bootstrapGradeline(defaultLevel: .info)
         let logger = Logger(label: "gradeline.worker")
         var settings: WorkerConfiguration

@@ -47,26 +47,36 @@ struct ObservabilityTests {
         throw HarnessError("\(path) did not answer \(status) within \(timeout); last: \(String(describing: last))")
     }
 
-    @Test("a worker serves live, ready, and metrics that count its jobs; ready turns 503 when it drains")
+    /// The fleet tests' pipeline with a side check, so that a job can be rejected.
+    static let pipeline = FleetHarness.testPipeline.replacingOccurrences(
+        of: "    - inject_fault\n", with: "    - inject_fault\n    - check_sides: {required: [front, back]}\n")
+
+    @Test("a worker serves live, ready, and metrics that count a known batch; ready turns 503 when it drains")
     func endpoints() async throws {
-        try await FleetHarness.with(shutdownDeadlineSeconds: 20) { harness in
+        try await FleetHarness.with(pipeline: Self.pipeline, shutdownDeadlineSeconds: 20) { harness in
             let port = try Self.freePort()
             let worker = try harness.startWorker("w1", environment: ["GRADELINE_METRICS_PORT": "\(port)"])
             _ = try await Self.waitFor(port, "/health/live", status: 200)
             #expect(try await Self.waitFor(port, "/health/ready", status: 200) == "ready\n")
 
+            // A known batch: graded, failed for good, rejected for a missing side, and graded
+            // on its second attempt after one retry.
             let good = harness.job("good"), fatal = harness.job("fatal", fault: "fatal")
-            try await harness.submit([good, fatal])
-            _ = try await harness.results(for: [good.jobID, fatal.jobID])
+            let oneSided = harness.job("one-sided", sides: [.front]), flaky = harness.job("flaky", fault: "retriable_until:2")
+            try await harness.submit([good, fatal, oneSided, flaky])
+            _ = try await harness.results(for: [good.jobID, fatal.jobID, oneSided.jobID, flaky.jobID])
             try await harness.waitForLog("w1", containing: "job dead-lettered")
+            try await harness.waitForLog("w1", containing: "job answered", count: 3)
             try await Task.sleep(for: .milliseconds(200))  // the metrics are recorded after the ack
             let (status, metrics) = try #require(await Self.get(port, "/metrics"))
             #expect(status == 200)
-            for line in ["gradeline_jobs_total{status=\"graded\",reason=\"none\"} 1",
+            for line in ["gradeline_jobs_total{status=\"graded\",reason=\"none\"} 2",
                          "gradeline_jobs_total{status=\"failed\",reason=\"pipeline.invalid_input\"} 1",
+                         "gradeline_jobs_total{status=\"rejected\",reason=\"missing_side\"} 1",
+                         "gradeline_retries_total 1",
                          "gradeline_dead_letters_total{code=\"pipeline.invalid_input\"} 1",
-                         "gradeline_stage_seconds_count{pipeline=\"decode\",function=\"decode_image\"} 2",
-                         "gradeline_job_seconds_count 2", "gradeline_queue_wait_seconds_count 2",
+                         "gradeline_stage_seconds_count{pipeline=\"decode\",function=\"decode_image\"} 4",
+                         "gradeline_job_seconds_count 5", "gradeline_queue_wait_seconds_count 5",
                          "gradeline_jobs_in_flight 0.0"] {
                 #expect(metrics.contains(line + "\n"), "no '\(line)' in:\n\(metrics)")
             }
@@ -76,12 +86,26 @@ struct ObservabilityTests {
             // A slow job holds the drain open: meanwhile ready says why not, and live stays 200.
             let slow = harness.job("slow", fault: "sleep:3000")
             try await harness.submit([slow])
-            try await harness.waitForLog("w1", containing: "job started", count: 3)
+            try await harness.waitForLog("w1", containing: "job started", count: 6)
             kill(worker.processIdentifier, SIGTERM)
             let reason = try await Self.waitFor(port, "/health/ready", status: 503, timeout: .seconds(3))
             #expect(reason.hasPrefix("draining"), "\(reason)")
             #expect(await Self.get(port, "/health/live")?.0 == 200)
             _ = try await harness.results(for: [slow.jobID])
+        }
+    }
+
+    @Test("before the canaries pass, ready is 503 and says so; then 200 (the shipped pipeline and its canaries)")
+    func readyAfterCanaries() async throws {
+        let shipped = FleetHarness.repository.appendingPathComponent("config/pipeline.yaml").path
+        try await FleetHarness.with(pipeline: "@" + shipped) { harness in
+            let port = try Self.freePort()
+            _ = try harness.startWorker("w1", environment: ["GRADELINE_METRICS_PORT": "\(port)"])
+            let reason = try await Self.waitFor(port, "/health/ready", status: 503, timeout: .seconds(20))
+            #expect(reason.contains("canary"), "\(reason)")
+            #expect(await Self.get(port, "/health/live")?.0 == 200)
+            _ = try await Self.waitFor(port, "/health/ready", status: 200, timeout: .seconds(180))
+            #expect(harness.log("w1").contains("canaries match their recording"))
         }
     }
 

@@ -52,6 +52,12 @@ public final class WorkerMetrics: Sendable {
 
     // MARK: Recording (through swift-metrics, so that any backend would do)
 
+    /// `gradeline_build_info` names the live config: the old series drops to 0, the new is 1.
+    static func configChanged(from old: String, to new: String) {
+        Gauge(label: "gradeline_build_info", dimensions: [("version", Gradeline.version), ("config_sha256", old)]).record(0)
+        Gauge(label: "gradeline_build_info", dimensions: [("version", Gradeline.version), ("config_sha256", new)]).record(1)
+    }
+
     static func inFlight(_ count: Int) {
         Gauge(label: "gradeline_jobs_in_flight").record(count)
     }
