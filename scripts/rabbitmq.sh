@@ -3,13 +3,67 @@
 # without Debian's wrapper (which switches to the rabbitmq user).
 #
 #   bash scripts/rabbitmq.sh start|stop|restart|status|env [NAME] [PORT] [TLS_PORT]
+#   bash scripts/rabbitmq.sh ctl NAME PORT RABBITMQCTL_ARGS...
+#   bash scripts/rabbitmq.sh cluster start|stop|env [NAME] [BASE_PORT]
 #
 # NAME (default "demo") picks the folder run/rabbitmq-NAME and the node gradeline-NAME@localhost;
 # PORT defaults to 5679. With TLS_PORT, the node also listens for amqps:// there, with a CA and
 # a certificate for localhost made here by openssl. `env` prints the variables to reach it
-# (GRADELINE_AMQP_URL, and with TLS GRADELINE_AMQPS_URL and GRADELINE_AMQP_CACERT).
+# (GRADELINE_AMQP_URL, and with TLS GRADELINE_AMQPS_URL and GRADELINE_AMQP_CACERT). `ctl` runs
+# rabbitmqctl against that node.
+#
+# `cluster` runs three such nodes on loopback, NAME-1 to NAME-3 (default "cluster") on ports
+# BASE_PORT to BASE_PORT + 2 (default 5681), with one Erlang cookie, and joins 2 and 3 to 1, so
+# that quorum queues (grading.jobs) have a member on each. It also sets the policy that mirrors
+# the fleet's classic queues (dead letters, retries) on every node, as definitions.json does.
+# `cluster env` prints GRADELINE_AMQP_URL with the three URLs, comma-separated, in order.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [[ "${1:-}" == "cluster" ]]; then
+    action="${2:-env}"
+    cluster="${3:-cluster}"
+    base_port="${4:-5681}"
+    urls=()
+    for n in 1 2 3; do urls+=("amqp://guest:guest@127.0.0.1:$((base_port + n - 1))/"); done
+    case "$action" in
+        start)
+            # One cookie for the three nodes (the first node's, when it already has one).
+            first_cookie="$PWD/run/rabbitmq-$cluster-1/.erlang.cookie"
+            cookie=$(cat "$first_cookie" 2>/dev/null || od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+            for n in 1 2 3; do
+                dir="$PWD/run/rabbitmq-$cluster-$n"
+                mkdir -p "$dir"
+                if [[ "$(cat "$dir/.erlang.cookie" 2>/dev/null)" != "$cookie" ]]; then
+                    rm -f "$dir/.erlang.cookie"
+                    printf '%s' "$cookie" > "$dir/.erlang.cookie"
+                    chmod 400 "$dir/.erlang.cookie"
+                fi
+            done
+            # Started one after another: each start waits until its node is up.
+            for n in 1 2 3; do bash "$0" start "$cluster-$n" $((base_port + n - 1)); done
+            for n in 2 3; do
+                port=$((base_port + n - 1))
+                if ! bash "$0" ctl "$cluster-$n" "$port" cluster_status 2>/dev/null | grep -q "gradeline-$cluster-1@localhost"; then
+                    bash "$0" ctl "$cluster-$n" "$port" stop_app >/dev/null
+                    bash "$0" ctl "$cluster-$n" "$port" join_cluster "gradeline-$cluster-1@localhost" >/dev/null
+                    bash "$0" ctl "$cluster-$n" "$port" start_app >/dev/null
+                fi
+            done
+            bash "$0" ctl "$cluster-1" "$base_port" set_policy --apply-to queues gradeline-mirror \
+                '^(.+\.)?grading\.(dead|dead\.watch|retry\..+)$' '{"ha-mode":"all","ha-sync-mode":"automatic"}' >/dev/null
+            echo "rabbitmq.sh: cluster $cluster is up: ${urls[*]}"
+            ;;
+        stop)
+            for n in 3 2 1; do bash "$0" stop "$cluster-$n" $((base_port + n - 1)); done
+            ;;
+        env)
+            (IFS=,; echo "export GRADELINE_AMQP_URL=${urls[*]}")
+            ;;
+        *) echo "usage: rabbitmq.sh cluster start|stop|env [NAME] [BASE_PORT]" >&2; exit 2 ;;
+    esac
+    exit 0
+fi
 
 command="${1:-status}"
 name="${2:-demo}"
@@ -101,6 +155,7 @@ case "$command" in
     stop) stop ;;
     restart) stop; start ;;
     status) ctl status >/dev/null 2>&1 && echo "running" || { echo "stopped"; exit 1; } ;;
+    ctl) shift 3; ctl "$@" ;;
     env)
         echo "export GRADELINE_AMQP_URL=amqp://guest:guest@127.0.0.1:$port/"
         echo "export GRADELINE_RABBITMQ_NODE=$node"
@@ -111,5 +166,5 @@ case "$command" in
             echo "export GRADELINE_AMQP_CACERT=$base/tls/ca.pem"
         fi
         ;;
-    *) echo "usage: rabbitmq.sh start|stop|restart|status|env [NAME] [PORT] [TLS_PORT]" >&2; exit 2 ;;
+    *) echo "usage: rabbitmq.sh start|stop|restart|status|env [NAME] [PORT] [TLS_PORT], ctl NAME PORT ARGS..., or cluster start|stop|env [NAME] [BASE_PORT]" >&2; exit 2 ;;
 esac

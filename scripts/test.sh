@@ -9,9 +9,14 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh debug || exit 1
 
-# A private broker for the fleet tests, on its own port and folder; stopped on exit.
+# A private broker for the fleet tests, on its own port and folder, and a three-node cluster
+# for the node-loss test (ports 5684 to 5686); all stopped on exit.
 bash scripts/rabbitmq.sh start test 5689 5690 || exit 1
-trap 'bash scripts/rabbitmq.sh stop test 5689 >/dev/null 2>&1' EXIT
+trap 'bash scripts/rabbitmq.sh stop test 5689 >/dev/null 2>&1; bash scripts/rabbitmq.sh cluster stop testcluster 5684 >/dev/null 2>&1' EXIT
+bash scripts/rabbitmq.sh cluster start testcluster 5684 || exit 1
+export GRADELINE_TEST_CLUSTER_NAME=testcluster GRADELINE_TEST_CLUSTER_PORT=5684
+GRADELINE_TEST_CLUSTER_URLS=$(bash scripts/rabbitmq.sh cluster env testcluster 5684 | sed 's/^export GRADELINE_AMQP_URL=//')
+export GRADELINE_TEST_CLUSTER_URLS
 eval "$(bash scripts/rabbitmq.sh env test 5689 5690)"
 export GRADELINE_TEST_AMQP_URL="$GRADELINE_AMQP_URL" GRADELINE_TEST_AMQPS_URL="$GRADELINE_AMQPS_URL"
 

@@ -9,7 +9,9 @@ public enum FleetClients {
     public static func publisher(url: AMQPURL, name: String, settings: WorkerConfiguration,
                                  logger: Logger) -> AMQPClient {
         let topology = settings.topology, delays = settings.retry.delaysMs
-        return AMQPClient(configuration: .init(url: url, name: name), logger: logger) { session throws(AMQPError) in
+        var configuration = AMQPClient.Configuration(url: url, name: name)
+        configuration.alternates = settings.alternates(besides: url)
+        return AMQPClient(configuration: configuration, logger: logger) { session throws(AMQPError) in
             try topology.declare(on: session, retryDelaysMs: delays)
         }
     }
@@ -20,6 +22,7 @@ public enum FleetClients {
                                       logger: Logger) -> AMQPClient {
         let topology = settings.topology, delays = settings.retry.delaysMs
         var configuration = AMQPClient.Configuration(url: url, name: name)
+        configuration.alternates = settings.alternates(besides: url)
         configuration.confirms = false
         return AMQPClient(configuration: configuration, logger: logger) { session throws(AMQPError) in
             try topology.declare(on: session, retryDelaysMs: delays)

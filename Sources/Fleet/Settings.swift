@@ -88,6 +88,17 @@ struct SettingsReader {
         return value
     }
 
+    mutating func strings(_ path: String, default fallback: [String]) -> [String] {
+        read.insert(path)
+        guard let node = root[path] else { return fallback }
+        guard case .sequence(let items) = node, case let values = items.compactMap(\.string),
+              values.count == items.count, !values.isEmpty, values.allSatisfy({ !$0.isEmpty }) else {
+            problems.append("\(place(path)): \(path) must be a list of non-empty text")
+            return fallback
+        }
+        return values
+    }
+
     mutating func ints(_ path: String, default fallback: [Int], in range: ClosedRange<Int>) -> [Int] {
         read.insert(path)
         guard let node = root[path] else { return fallback }

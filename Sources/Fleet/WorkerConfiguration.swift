@@ -6,7 +6,7 @@ import Messaging
 ///
 /// | setting | environment | default |
 /// |---|---|---|
-/// | `amqp.url` | `GRADELINE_AMQP_URL` | `amqp://guest:guest@127.0.0.1:5679/` |
+/// | `amqp.url`, or `amqp.urls` (a cluster's nodes, tried in order) | `GRADELINE_AMQP_URL` (comma-separated for several) | `amqp://guest:guest@127.0.0.1:5679/` |
 /// | `amqp.heartbeat_seconds` | | 30 |
 /// | `worker.concurrency` (jobs at once) | `GRADELINE_CONCURRENCY` | 2 |
 /// | `worker.pipeline` | `GRADELINE_PIPELINE` | `config/pipeline.yaml` |
@@ -43,6 +43,14 @@ public struct WorkerConfiguration: Sendable {
 
     public init() {}
 
+    /// The broker's URLs: `amqpURL` split at commas, in the order to try them.
+    public func brokerURLs() throws(AMQPError) -> [AMQPURL] { try AMQPURL.list(amqpURL) }
+
+    /// The other URLs of `brokerURLs()` than `url`, for a client's alternates.
+    public func alternates(besides url: AMQPURL) -> [AMQPURL] {
+        ((try? brokerURLs()) ?? []).filter { $0 != url }
+    }
+
     /// Reads `file` (when it exists) and the environment. Every mistake is reported at once.
     public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(SettingsError) -> WorkerConfiguration {
@@ -62,6 +70,7 @@ public struct WorkerConfiguration: Sendable {
 
     private mutating func read(_ reader: inout SettingsReader) {
         amqpURL = reader.string("amqp.url", default: amqpURL)
+        amqpURL = reader.strings("amqp.urls", default: [amqpURL]).joined(separator: ",")
         heartbeatSeconds = reader.int("amqp.heartbeat_seconds", default: heartbeatSeconds, in: 0...600)
         concurrency = reader.int("worker.concurrency", default: concurrency, in: 1...256)
         pipeline = reader.string("worker.pipeline", default: pipeline)

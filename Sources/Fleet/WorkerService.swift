@@ -71,7 +71,8 @@ public final class WorkerService: ServiceLifecycle.Service {
     var current: Generation { generations.withLock { $0.last! } }
 
     public func run() async throws {
-        let url = try AMQPURL(settings.amqpURL)
+        let urls = try settings.brokerURLs()
+        let url = urls[0]
         let topology = settings.topology
         let retryDelays = settings.retry.delaysMs
         let concurrency = settings.concurrency
@@ -96,10 +97,12 @@ public final class WorkerService: ServiceLifecycle.Service {
 
         var consumerConfiguration = AMQPClient.Configuration(url: url, name: "\(settings.workerID)/consume")
         consumerConfiguration.confirms = false
+        consumerConfiguration.alternates = Array(urls.dropFirst())
         consumerConfiguration.heartbeatSeconds = settings.heartbeatSeconds
         consumerConfiguration.onReconnect = { WorkerMetrics.reconnected("consume") }
         var publisherConfiguration = AMQPClient.Configuration(url: url, name: "\(settings.workerID)/publish")
         publisherConfiguration.heartbeatSeconds = settings.heartbeatSeconds
+        publisherConfiguration.alternates = Array(urls.dropFirst())
         publisherConfiguration.onReconnect = { WorkerMetrics.reconnected("publish") }
         // Separate connections: when the broker blocks publishers, acks still flow.
         let consumer = AMQPClient(configuration: consumerConfiguration, logger: logger) { session throws(AMQPError) in
@@ -122,7 +125,7 @@ public final class WorkerService: ServiceLifecycle.Service {
         }
         defer { reloads.cancel() }
         logger.info("worker started", metadata: [
-            "amqp.url": "\(url)", LogKey.queue: "\(topology.jobsQueue)", "concurrency": "\(concurrency)",
+            "amqp.url": "\(urls.map(\.description).joined(separator: ","))", LogKey.queue: "\(topology.jobsQueue)", "concurrency": "\(concurrency)",
             "config.sha256": "\(handler.fingerprint.config)", "reload": "SIGHUP",
         ])
 

@@ -15,6 +15,9 @@ public final class AMQPClient: Sendable {
     /// How to reach the broker and how to behave when it is away.
     public struct Configuration: Sendable {
         public var url: AMQPURL
+        /// Other nodes of the same cluster. The client connects to the first of `url` and these
+        /// that answers, and after losing a connection tries the next one first.
+        public var alternates: [AMQPURL] = []
         /// Names the client in logs.
         public var name: String
         /// Heartbeat interval the client asks for; 0 turns heartbeats off.
@@ -185,7 +188,7 @@ public final class AMQPClient: Sendable {
         while !isConnected {
             guard ContinuousClock.now < deadline else {
                 let error = shared.withLock { $0.lastError }
-                throw AMQPError(.connection, "no connection to \(configuration.url) within \(timeout): \(error?.description ?? "no answer")")
+                throw AMQPError(.connection, "no connection to \(([configuration.url] + configuration.alternates).map(\.description).joined(separator: ", ")) within \(timeout): \(error?.description ?? "no answer")")
             }
             try await Task.sleep(for: .milliseconds(20))
         }

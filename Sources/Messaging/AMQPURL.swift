@@ -1,4 +1,5 @@
 import CRabbitMQ
+import Foundation
 
 /// A parsed `amqp://` or `amqps://` URL: `amqp[s]://user:password@host:port/vhost`.
 public struct AMQPURL: Sendable, Hashable, CustomStringConvertible {
@@ -29,6 +30,20 @@ public struct AMQPURL: Sendable, Hashable, CustomStringConvertible {
         let parsedVhost = String(cString: info.vhost)
         vhost = parsedVhost.isEmpty ? "/" : parsedVhost
         tls = info.ssl != 0
+    }
+
+    /// Comma-separated URLs, the nodes of one cluster in the order to try them
+    /// (`amqp://u:p@node1:5672/,amqp://u:p@node2:5672/`); at least one.
+    public static func list(_ text: String) throws(AMQPError) -> [AMQPURL] {
+        var urls: [AMQPURL] = []
+        for part in text.split(separator: ",") {
+            let trimmed = part.trimmingCharacters(in: .whitespaces)
+            if !trimmed.isEmpty { urls.append(try AMQPURL(trimmed)) }
+        }
+        guard !urls.isEmpty else {
+            throw AMQPError(.badURL, "no AMQP URL given; expected amqp://user:password@host:5672/vhost", retriable: false)
+        }
+        return urls
     }
 
     /// The URL without its password, for logs.

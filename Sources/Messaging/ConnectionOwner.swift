@@ -15,6 +15,8 @@ struct ConnectionOwner {
     private var nextTag: UInt64 = 1
     private var blocked = false
     private var failedAttempts = 0
+    /// Which of the cluster's URLs to try next (modulo their count).
+    private var nodeIndex = 0
     private static let channel: UInt16 = 1
     private static let pollMs = 20
 
@@ -49,9 +51,11 @@ struct ConnectionOwner {
 
     private mutating func connect() {
         let configuration = client.configuration
+        let urls = [configuration.url] + configuration.alternates
+        let url = urls[nodeIndex % urls.count]
         do {
             let candidate = try AMQPConnection.open(
-                configuration.url, heartbeatSeconds: configuration.heartbeatSeconds,
+                url, heartbeatSeconds: configuration.heartbeatSeconds,
                 timeoutSeconds: configuration.connectTimeoutSeconds, channels: [Self.channel],
                 name: configuration.name, generation: generation + 1, caCertificateFile: configuration.caCertificateFile, systemCAFile: configuration.systemCAFile)
             if configuration.confirms { try candidate.confirmSelect(channel: Self.channel) }
@@ -64,10 +68,10 @@ struct ConnectionOwner {
             nextTag = 1
             blocked = false
             if failedAttempts > 0 {
-                logger.notice("reconnected to the broker", metadata: ["amqp.url": "\(configuration.url)"])
+                logger.notice("reconnected to the broker", metadata: ["amqp.url": "\(url)"])
                 configuration.onReconnect?()
             } else {
-                logger.info("connected to the broker", metadata: ["amqp.url": "\(configuration.url)"])
+                logger.info("connected to the broker", metadata: ["amqp.url": "\(url)"])
             }
             failedAttempts = 0
             let frameMax = candidate.frameMax
@@ -82,14 +86,18 @@ struct ConnectionOwner {
         } catch {
             client.shared.withLock { $0.lastError = error }
             failedAttempts += 1
+            // The next node at once; the backoff only after every node was tried.
+            nodeIndex += 1
+            let roundDone = nodeIndex % urls.count == 0
+            let rounds = (failedAttempts - 1) / urls.count
             let base = min(configuration.reconnectMaxDelay,
-                           configuration.reconnectInitialDelay * pow(2, Double(min(failedAttempts - 1, 20))))
-            let delay = base * Double.random(in: 0.5...1.0)
+                           configuration.reconnectInitialDelay * pow(2, Double(min(rounds, 20))))
+            let delay = roundDone ? base * Double.random(in: 0.5...1.0) : 0
             logger.warning("cannot use the broker; retrying", metadata: [
-                "amqp.url": "\(configuration.url)", "error": "\(error)", "attempt": "\(failedAttempts)",
+                "amqp.url": "\(url)", "error": "\(error)", "attempt": "\(failedAttempts)",
                 "retry_in_s": "\(String(format: "%.2f", delay))",
             ])
-            client.wake.wait(descriptor: nil, timeoutMs: Int(delay * 1000))
+            if delay > 0 { client.wake.wait(descriptor: nil, timeoutMs: Int(delay * 1000)) }
         }
     }
 
@@ -98,6 +106,7 @@ struct ConnectionOwner {
         logger.warning("lost the broker connection; reconnecting", metadata: ["error": "\(error)"])
         broken.abandon()
         connection = nil
+        nodeIndex += 1  // another node of the cluster first (the same one when there is one)
         consumerTags = []
         var resend = unconfirmed.sorted { $0.key < $1.key }.map(\.value)
         unconfirmed = [:]

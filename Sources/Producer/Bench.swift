@@ -39,7 +39,7 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         let logger = BrokerOptions.logger("gradeline.bench")
         let settings = try broker.settings()
-        let url = try AMQPURL(settings.amqpURL)
+        let url = try settings.brokerURLs()[0]
         let templates = try FleetClients.jobs(fromFiles: files, kioskID: "kiosk-bench")
         guard !templates.isEmpty else { throw ValidationError("give photo files") }
         let config = try PipelineConfig.load(file: pipeline)

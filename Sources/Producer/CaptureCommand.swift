@@ -29,12 +29,13 @@ struct CaptureCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = BrokerOptions.logger("gradeline.capture")
         let settings = try broker.settings()
-        let url = try AMQPURL(settings.amqpURL)
+        let url = try settings.brokerURLs()[0]
         let topology = settings.topology, delays = settings.retry.delaysMs
         for folder in ["jobs", "results"] {
             try FileManager.default.createDirectory(atPath: "\(out)/\(folder)", withIntermediateDirectories: true)
         }
         var configuration = AMQPClient.Configuration(url: url, name: "capture")
+        configuration.alternates = settings.alternates(besides: url)
         configuration.confirms = false
         let client = AMQPClient(configuration: configuration, logger: logger) { session throws(AMQPError) in
             try topology.declare(on: session, retryDelaysMs: delays)
@@ -113,7 +114,7 @@ struct Replay: AsyncParsableCommand {
     func run() async throws {
         let logger = BrokerOptions.logger("gradeline.replay")
         let settings = try broker.settings()
-        let url = try AMQPURL(settings.amqpURL)
+        let url = try settings.brokerURLs()[0]
         let capture = try Capture.load(directory)
         let suffix = keepIDs ? "" : "~replay-\(UUID().uuidString.prefix(8).lowercased())"
         // A missing or unreadable file is named and skipped; the rest of the capture still runs.

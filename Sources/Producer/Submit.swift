@@ -68,7 +68,7 @@ struct Submit: AsyncParsableCommand {
     func run() async throws {
         let logger = BrokerOptions.logger("gradeline.producer")
         let settings = try broker.settings()
-        let url = try AMQPURL(settings.amqpURL)
+        let url = try settings.brokerURLs()[0]
         let prefix = idPrefix ?? "\(UUID().uuidString.prefix(8).lowercased())-"
         var jobs = try FleetClients.jobs(fromFiles: files, kioskID: kioskID, prefix: prefix)
         if !side.isEmpty {

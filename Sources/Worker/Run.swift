@@ -62,7 +62,7 @@ struct Run: AsyncParsableCommand {
         }
         // A bad URL is a settings mistake: exit 2 now, not 1 after the pipeline has loaded.
         do {
-            _ = try AMQPURL(settings.amqpURL)
+            _ = try settings.brokerURLs()
         } catch {
             FileHandle.standardError.write(Data("worker settings:\n  amqp.url: \(error.reason)\n".utf8))
             throw ExitCode(2)

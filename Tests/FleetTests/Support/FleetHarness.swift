@@ -87,11 +87,12 @@ final class FleetHarness: Sendable {
 
     /// `pipeline` is YAML text, or `@path` for a config file to use where it is (so that its
     /// relative model paths resolve).
+    /// `brokerURL` replaces the test broker (the cluster's comma-separated URLs, say).
     init(pipeline: String = FleetHarness.testPipeline, concurrency: Int = 1, retryDelaysMs: [Int] = [200, 400],
          deliveryLimit: Int = 5, maxMessageBytes: Int = 8 << 20, shutdownDeadlineSeconds: Double = 20,
          jobTimeoutSeconds: Double = 60, maxCrashes: Int = 2, heartbeatSeconds: Int = 30,
-         maxJobRSSBytes: Int = 4 << 30) async throws {
-        let url = try TestBroker.url
+         maxJobRSSBytes: Int = 4 << 30, brokerURL: String? = nil) async throws {
+        let url = try brokerURL ?? TestBroker.url
         guard FileManager.default.isExecutableFile(atPath: Self.binary("gradeline-worker")) else {
             throw HarnessError("\(Self.binary("gradeline-worker")) is missing: run swift build first")
         }
@@ -124,18 +125,20 @@ final class FleetHarness: Sendable {
             topology: {jobs_exchange: \(topology.jobsExchange), jobs_queue: \(topology.jobsQueue), results_exchange: \(topology.resultsExchange), dead_exchange: \(topology.deadExchange), dead_queue: \(topology.deadQueue), retry_queue_prefix: \(topology.retryQueuePrefix), delivery_limit: \(deliveryLimit)}
             """.write(to: settingsFile, atomically: true, encoding: .utf8)
 
-        let amqpURL = try AMQPURL(url)
+        let amqpURL = try settings.brokerURLs()[0]
         var logger = Logger(label: "fleet-test")
         logger.logLevel = .critical
         publisher = FleetClients.publisher(url: amqpURL, name: "\(id)/publish", settings: settings, logger: logger)
         // Durable taps, so that what is published while the broker restarts is not lost.
         var tapConfiguration = AMQPClient.Configuration(url: amqpURL, name: "\(id)/results")
+        tapConfiguration.alternates = settings.alternates(besides: amqpURL)
         tapConfiguration.confirms = false
         let delays = retryDelaysMs
         let resultsQueue = "\(id).results-tap"
         resultTap = AMQPClient(configuration: tapConfiguration, logger: logger) { session throws(AMQPError) in
             try topology.declare(on: session, retryDelaysMs: delays)
-            try session.declareQueue(resultsQueue)
+            // Quorum, so that on a cluster the tap outlives the loss of any one node.
+            try session.declareQueue(resultsQueue, arguments: ["x-queue-type": .string("quorum")])
             try session.bind(queue: resultsQueue, exchange: topology.resultsExchange, routingKey: "result.*")
             try session.consume(queue: resultsQueue, prefetch: 100)
         }
@@ -166,12 +169,14 @@ final class FleetHarness: Sendable {
     static func with(pipeline: String = FleetHarness.testPipeline, concurrency: Int = 1, retryDelaysMs: [Int] = [200, 400],
                      deliveryLimit: Int = 5, maxMessageBytes: Int = 8 << 20, shutdownDeadlineSeconds: Double = 20,
                      jobTimeoutSeconds: Double = 60, maxCrashes: Int = 2, heartbeatSeconds: Int = 30,
-                     maxJobRSSBytes: Int = 4 << 30, _ body: (FleetHarness) async throws -> Void) async throws {
+                     maxJobRSSBytes: Int = 4 << 30, brokerURL: String? = nil,
+                     _ body: (FleetHarness) async throws -> Void) async throws {
         let harness = try await FleetHarness(pipeline: pipeline, concurrency: concurrency, retryDelaysMs: retryDelaysMs,
                                              deliveryLimit: deliveryLimit, maxMessageBytes: maxMessageBytes,
                                              shutdownDeadlineSeconds: shutdownDeadlineSeconds,
                                              jobTimeoutSeconds: jobTimeoutSeconds, maxCrashes: maxCrashes,
-                                             heartbeatSeconds: heartbeatSeconds, maxJobRSSBytes: maxJobRSSBytes)
+                                             heartbeatSeconds: heartbeatSeconds, maxJobRSSBytes: maxJobRSSBytes,
+                                             brokerURL: brokerURL)
         do {
             try await body(harness)
         } catch {
