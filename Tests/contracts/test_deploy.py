@@ -27,8 +27,8 @@ DEV_TO_RUNTIME = {
     "libssl-dev": "libssl3",
     "zlib1g-dev": "zlib1g",
     "librabbitmq-dev": "librabbitmq4",
-    # The pthread variant: the one libopenblas-dev installs here and the canaries were
-    # recorded with (another variant may sum in another order and fail them).
+    # The pthread variant: the one libopenblas-dev installs on the development machine, where
+    # the canaries were recorded (another variant may sum in another order and fail them).
     "libopenblas-dev": "libopenblas0-pthread",
     "libdnnl-dev": "libdnnl2",
 }
