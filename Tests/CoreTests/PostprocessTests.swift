@@ -90,9 +90,9 @@ struct PostprocessTests {
 
 @Suite("Overlay")
 struct OverlayTests {
-    @Test("the overlay outlines each damage in its type's colour and attaches PNGs when asked")
-    func overlay() throws {
-        // The test phone at 10x, so that labels fit beside the boxes.
+    /// find_damages then overlay on the test phone at 10x (so that labels fit beside the
+    /// boxes), over a flat grey photo: the request after the run, and the photo.
+    static func run(attach: Bool, level: TraceLevel = .summary) throws -> (Request, Image) {
         let mask = ResizeMask.resize(PostprocessTests.phone(), width: 200, height: 300)
         let photo = Image(width: mask.width, height: mask.height, format: .rgb8, filledWith: 100)
         let config = try PipelineConfig.parse(yaml: """
@@ -100,12 +100,18 @@ struct OverlayTests {
             pipelines:
               p:
                 - find_damages: {min_area_px: 200, edge_px: 2}
-                - overlay: {attach: true}
+                - overlay: {attach: \(attach)}
             """, file: "t.yaml", provided: ["photo_mask": Sided<Mask>.self, "image": Sided<Image>.self])
         var request = Fixtures.request([])
         request[ArtifactKey<Sided<Mask>>("photo_mask")] = Sided([(.front, mask)])
         request[ArtifactKey<Sided<Image>>("image")] = Sided([(.front, photo)])
-        #expect(config.run(&request) == .graded)
+        #expect(config.run(&request, level: level) == .graded)
+        return (request, photo)
+    }
+
+    @Test("the overlay outlines each damage in its type's colour and attaches PNGs when asked")
+    func overlay() throws {
+        let (request, photo) = try Self.run(attach: true)
         let overlay = try #require(request[ArtifactKey<Sided<Image>>("overlay")]?[.front])
         #expect(overlay.width == photo.width && overlay.height == photo.height)
         // The crack's box starts at (60, 80): its left side is red.
@@ -118,22 +124,11 @@ struct OverlayTests {
         #expect(attached.side == .front && attached.contentType == "image/png")
         #expect(try PNG.decode(try #require(Base64.decode(attached.data))).pixels == overlay.pixels)
     }
+
     @Test("an overlay nobody sees is skipped: not attached and a summary trace; drawn for a full trace",
           arguments: [TraceLevel.summary, .full])
     func overlaySkipped(level: TraceLevel) throws {
-        let mask = ResizeMask.resize(PostprocessTests.phone(), width: 200, height: 300)
-        let photo = Image(width: mask.width, height: mask.height, format: .rgb8, filledWith: 100)
-        let config = try PipelineConfig.parse(yaml: """
-            main: [p]
-            pipelines:
-              p:
-                - find_damages: {min_area_px: 200, edge_px: 2}
-                - overlay: {attach: false}
-            """, file: "t.yaml", provided: ["photo_mask": Sided<Mask>.self, "image": Sided<Image>.self])
-        var request = Fixtures.request([])
-        request[ArtifactKey<Sided<Mask>>("photo_mask")] = Sided([(.front, mask)])
-        request[ArtifactKey<Sided<Image>>("image")] = Sided([(.front, photo)])
-        #expect(config.run(&request, level: level) == .graded)
+        let (request, _) = try Self.run(attach: false, level: level)
         let entry = try #require(request.trace.last)
         #expect(entry.function == "overlay" && entry.status == .ok)
         let drawn = request[ArtifactKey<Sided<Image>>("overlay")]?[.front]

@@ -105,21 +105,9 @@ struct PermissionsTests {
         let reader = FleetClients.resultListener(url: try AMQPURL(try Self.url(as: "gradeline-reader")), name: "permissions/reader",
                                                  settings: settings, logger: Self.logger)
         try await reader.waitUntilConnected(timeout: .seconds(10))
-        let worker = Process()
-        worker.executableURL = URL(fileURLWithPath: FleetHarness.binary("gradeline-worker"))
-        worker.arguments = ["run", "--config", workerSettings.path]
-        var environment = ProcessInfo.processInfo.environment
-        environment["GRADELINE_AMQP_URL"] = try Self.url(as: "gradeline-worker")
-        environment["GRADELINE_WORKER_ID"] = "permissions-worker"
-        environment["GRADELINE_METRICS_PORT"] = "0"
-        worker.environment = environment
-        worker.currentDirectoryURL = FleetHarness.repository
         let log = directory.appendingPathComponent("worker.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        worker.standardOutput = handle
-        worker.standardError = handle
-        try worker.run()
+        let worker = try FleetHarness.launchWorker("permissions-worker", arguments: ["--config", workerSettings.path],
+                                                   environment: ["GRADELINE_AMQP_URL": try Self.url(as: "gradeline-worker")], log: log)
         defer {
             if worker.isRunning { kill(worker.processIdentifier, SIGKILL) }
             worker.waitUntilExit()

@@ -189,32 +189,39 @@ final class FleetHarness: Sendable {
     // MARK: Workers
 
     /// Starts `gradeline-worker run` as a separate process named `name`.
-    @discardableResult
     /// `amqpURL` replaces the settings file's broker (to go through a `TCPProxy`, say).
     /// `environment` adds variables (GRADELINE_LOG_FORMAT, say).
+    @discardableResult
     func startWorker(_ name: String, concurrency: Int? = nil, pipeline: String? = nil, amqpURL: String? = nil,
                      environment extra: [String: String] = [:]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary("gradeline-worker"))
-        var arguments = ["run", "--config", settingsFile.path]
+        var arguments = ["--config", settingsFile.path]
         if let concurrency { arguments += ["--concurrency", "\(concurrency)"] }
         if let pipeline { arguments += ["--pipeline", pipeline] }
-        process.arguments = arguments
+        var environment = ["GRADELINE_LOG_LEVEL": "debug"]
+        environment["GRADELINE_AMQP_URL"] = amqpURL
+        let process = try Self.launchWorker(name, arguments: arguments, environment: environment.merging(extra) { $1 },
+                                            log: directory.appendingPathComponent("\(name).log"))
+        workers.withLock { $0[name] = process }
+        return process
+    }
+
+    /// `gradeline-worker run ARGUMENTS` from the repository, as worker `name`, with its output
+    /// in `log`, the metrics port off unless `environment` sets one, and `environment` added.
+    static func launchWorker(_ name: String, arguments: [String], environment extra: [String: String], log: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary("gradeline-worker"))
+        process.arguments = ["run"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["GRADELINE_WORKER_ID"] = name
-        environment["GRADELINE_LOG_LEVEL"] = "debug"
-        environment["GRADELINE_AMQP_URL"] = amqpURL
         environment["GRADELINE_METRICS_PORT"] = "0"  // many workers run at once; a test that wants the port sets one
         environment.merge(extra) { $1 }
         process.environment = environment
-        process.currentDirectoryURL = Self.repository
-        let log = directory.appendingPathComponent("\(name).log")
+        process.currentDirectoryURL = repository
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        workers.withLock { $0[name] = process }
         return process
     }
 
