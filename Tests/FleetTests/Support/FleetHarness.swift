@@ -214,6 +214,7 @@ final class FleetHarness: Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["GRADELINE_WORKER_ID"] = name
         environment["GRADELINE_METRICS_PORT"] = "0"  // many workers run at once; a test that wants the port sets one
+        environment["GRADELINE_AMQP_URL"] = nil  // the settings file names the broker, unless `environment` does
         environment.merge(extra) { $1 }
         process.environment = environment
         process.currentDirectoryURL = repository
