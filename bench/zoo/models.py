@@ -218,7 +218,7 @@ class PadPoolNet(nn.Module):
         x = self.norm2(x + self.grouped(x))
         x = F.relu(self.grouped2(F.relu(self.down(self.zero_pad(x)))))
         x = self.head(self.pool2(x))
-        return F.interpolate(x, scale_factor=32, mode="bilinear", align_corners=False)
+        return F.interpolate(x, scale_factor=16, mode="bilinear", align_corners=False)
 
 
 class GroupNet(nn.Module):
