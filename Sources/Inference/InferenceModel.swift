@@ -290,7 +290,10 @@ public final class InferenceModel: Sendable {
         func provide(_ name: String, in layout: TensorLayout, _ label: String) throws(InferenceError) -> String {
             let current = layoutOf[name] ?? .rowMajor
             let valueShape = try shape(name, label)
-            if current == layout || valueShape.count == 4 && current.sameOrder(as: layout, channels: valueShape[1]) { return name }
+            // Layouts differ only in how they interleave channels across pixels: with one pixel
+            // (a global pooling's output), every layout that fits the channels is NCHW's order.
+            if current == layout || valueShape.count == 4
+                && (current.sameOrder(as: layout, channels: valueShape[1]) || valueShape[2] * valueShape[3] == 1) { return name }
             let converted = "\(name) in \(layout)"
             if layoutOf[converted] == nil {
                 guard valueShape.count == 4 else {
@@ -409,6 +412,8 @@ public final class InferenceModel: Sendable {
             throw InferenceError(.malformedModel, "the output shape \(shape) has a negative dimension or too many elements")
         }
         if op.isAlias { return NDArray(shape: shape, data: inputs[0].floats) }
+        // An empty result has nothing to compute (and an empty array no memory to point at).
+        if count == 0 { return NDArray(shape: shape, data: []) }
         let buffers = inputs.map { input -> UnsafeMutablePointer<Float> in
             let values = input.floats
             let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(values.count, 1))
