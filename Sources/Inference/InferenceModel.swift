@@ -230,8 +230,6 @@ public final class InferenceModel: Sendable {
         let profiling = Self.profiling
         var profile: [(String, Duration)] = []
         for planned in plan.steps {
-            let started = profiling ? ContinuousClock.now : nil
-            defer { if let started { profile.append((planned.step.label, started.duration(to: .now))) } }
             let refs = planned.inputs.map { location, shape, layout -> TensorRef in
                 switch location {
                 case .slot(let slot): TensorRef(shape: shape, pointer: buffers[slot], layout: layout)
@@ -239,7 +237,15 @@ public final class InferenceModel: Sendable {
                 }
             }
             let (slot, shape, layout) = planned.output
-            planned.step.op.run(refs, TensorRef(shape: shape, pointer: buffers[slot], layout: layout), threads: threads)
+            let output = TensorRef(shape: shape, pointer: buffers[slot], layout: layout)
+            let started = profiling ? ContinuousClock.now : nil
+            planned.step.op.run(refs, output, threads: threads)
+            if let started {
+                let elapsed = started.duration(to: .now)
+                let layouts = "\(refs.map { "\($0.shape) \($0.layout)" }.joined(separator: ", ")) to \(shape) \(layout)"
+                let kernel = planned.step.op.kernel(refs, output).map { ", \($0)" } ?? ""
+                profile.append(("\(planned.step.label): \(layouts)\(kernel)", elapsed))
+            }
         }
         if profiling {
             let lines = profile.map { "\($0.1) \($0.0)" }.joined(separator: "\n")

@@ -32,12 +32,16 @@ protocol Operator: Sendable {
     /// planner converts an input that arrives in another. Called once per plan. By default
     /// everything is row-major, as ONNX defines it.
     func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts
+    /// The kernel that runs the op on these tensors, for the profile (nil for the executor's
+    /// own loops).
+    func kernel(_ inputs: [TensorRef], _ output: TensorRef) -> String?
 }
 
 extension Operator {
     var dataInputs: [Int] { [0] }
     var isAlias: Bool { false }
     func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts { .rowMajor(offered.count) }
+    func kernel(_ inputs: [TensorRef], _ output: TensorRef) -> String? { nil }
 
     /// For ops that treat every channel alike and each pixel on its own plane: they take a 4-D
     /// input in whatever layout it comes, and write the same.
