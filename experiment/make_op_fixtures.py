@@ -104,6 +104,71 @@ def main():
         helper.make_node("Reshape", ["x", "shape"], ["a"]),
         helper.make_node("Identity", ["a"], ["b"]),
         helper.make_node("Flatten", ["b"], ["y"], axis=1)], [2, 3, 4, 2], None)
+    # The ops the model zoo (bench/zoo) needed. New cases go last, so that the seeded inputs
+    # and weights of the cases above stay as they were.
+    model("global_average_pool", [helper.make_node("GlobalAveragePool", ["x"], ["y"])], [2, 5, 7, 9], None)
+    model("global_max_pool", [helper.make_node("GlobalMaxPool", ["x"], ["y"])], [1, 3, 4, 6], None)
+    # A classifier head: a convolution (oneDNN writes its own layout), global pooling,
+    # Flatten and a Gemm with transposed weights and a bias, then Softmax.
+    model("conv_gap_gemm_head", [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("GlobalAveragePool", ["r"], ["p"]),
+        helper.make_node("Flatten", ["p"], ["f"], axis=1),
+        helper.make_node("Gemm", ["f", "fc", "fcb"], ["g"], transB=1),
+        helper.make_node("Softmax", ["g"], ["y"], axis=1)], [2, 8, 6, 5], None,
+        [const("w", weights(32, 8, 3, 3)), const("b", weights(32)), const("fc", weights(10, 32)), const("fcb", weights(10))])
+    model("gemm_alpha_beta_row_bias", [helper.make_node("Gemm", ["x", "B", "C"], ["y"], alpha=0.5, beta=2.0)],
+          [3, 6], None, [const("B", weights(6, 4)), const("C", weights(1, 4))])
+    model("gemm_trans_a_column_bias", [helper.make_node("Gemm", ["x", "B", "C"], ["y"], transA=1, transB=1)],
+          [6, 3], None, [const("B", weights(5, 6)), const("C", weights(3, 1))])
+    model("gemm_no_bias", [helper.make_node("Gemm", ["x", "B"], ["y"])], [2, 7], None, [const("B", weights(7, 3))])
+    model("matmul_broadcast_batch", [helper.make_node("MatMul", ["x", "B"], ["y"])], [2, 1, 3, 4], None,
+          [const("B", weights(3, 4, 2))])
+    model("matmul_weights", [helper.make_node("MatMul", ["x", "B"], ["y"])], [2, 3, 5], None, [const("B", weights(5, 4))])
+    model("matmul_vectors", [
+        helper.make_node("MatMul", ["x", "v"], ["a"]),
+        helper.make_node("MatMul", ["u", "a"], ["y"])], [2, 4, 5], None, [const("v", weights(5)), const("u", weights(2))])
+    # Self-attention's shape: both operands flow at run time, one transposed.
+    model("matmul_transpose_runtime", [
+        helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1]),
+        helper.make_node("MatMul", ["x", "t"], ["y"])], [2, 3, 4], None)
+    model("transpose_perm", [helper.make_node("Transpose", ["x"], ["y"], perm=[0, 2, 3, 1])], [2, 3, 4, 5], None)
+    model("transpose_default_reverses", [helper.make_node("Transpose", ["x"], ["y"])], [3, 4, 5], None)
+    model("slice_steps_negative_clamped", [helper.make_node("Slice", ["x", "starts", "ends", "axes", "steps"], ["y"])],
+          [2, 6, 7, 5], None, [const("starts", np.array([1, -1, 0], np.int64)), const("ends", np.array([5, -100, 99], np.int64)),
+                               const("axes", np.array([1, 2, -1], np.int64)), const("steps", np.array([2, -2, 3], np.int64))])
+    model("slice_opset9_attributes", [helper.make_node("Slice", ["x"], ["y"], starts=[1, 0], ends=[3, -1], axes=[3, 1])],
+          [1, 4, 3, 5], None, opset=9)
+    model("cast_truncates", [
+        helper.make_node("Mul", ["x", "k"], ["a"]),
+        helper.make_node("Cast", ["a"], ["i"], to=TensorProto.INT64),
+        helper.make_node("Cast", ["i"], ["y"], to=TensorProto.FLOAT)], [2, 3, 4], None, [const("k", np.float32(4))])
+    model("cast_bool", [
+        helper.make_node("Relu", ["x"], ["a"]),
+        helper.make_node("Cast", ["a"], ["b"], to=TensorProto.BOOL),
+        helper.make_node("Cast", ["b"], ["y"], to=TensorProto.FLOAT)], [2, 3, 4], None)
+    model("constant_of_shape_add", [
+        helper.make_node("ConstantOfShape", ["shape"], ["c"], value=numpy_helper.from_array(np.array([1.5], np.float32))),
+        helper.make_node("Add", ["x", "c"], ["y"])], [2, 3, 4], None, [const("shape", np.array([3, 4], np.int64))])
+    # How PyTorch 1.13 exports nn.ReflectionPad2d(2): the pads are computed by a chain of ops
+    # over constants (ConstantOfShape, Concat, Reshape, a backwards Slice, Transpose, Cast),
+    # which the executor folds at load.
+    pad_chain = [
+        helper.make_node("Constant", [], ["n"], value=numpy_helper.from_array(np.array([4], np.int64))),
+        helper.make_node("Constant", [], ["given"], value=numpy_helper.from_array(np.array([2, 1, 1, 2], np.int64))),
+        helper.make_node("ConstantOfShape", ["n"], ["zeros"],
+                         value=numpy_helper.from_array(np.array([0], np.int64))),
+        helper.make_node("Concat", ["given", "zeros"], ["all"], axis=0),
+        helper.make_node("Reshape", ["all", "pairs_shape"], ["pairs"]),
+        helper.make_node("Slice", ["pairs", "minus1", "most_negative", "zero", "minus1"], ["reversed"]),
+        helper.make_node("Transpose", ["reversed"], ["columns"], perm=[1, 0]),
+        helper.make_node("Reshape", ["columns", "minus1"], ["flat"]),
+        helper.make_node("Cast", ["flat"], ["pads"], to=TensorProto.INT64),
+        helper.make_node("Pad", ["x", "pads"], ["y"], mode="reflect")]
+    model("pad_pytorch_export_chain", pad_chain, [1, 2, 5, 6], None,
+          [const("pairs_shape", np.array([-1, 2], np.int64)), const("minus1", np.array([-1], np.int64)),
+           const("most_negative", np.array([-(2 ** 63) + 1], np.int64)), const("zero", np.array([0], np.int64))])
 
 
 if __name__ == "__main__":

@@ -230,8 +230,6 @@ public final class InferenceModel: Sendable {
         let profiling = Self.profiling
         var profile: [(String, Duration)] = []
         for planned in plan.steps {
-            let started = profiling ? ContinuousClock.now : nil
-            defer { if let started { profile.append((planned.step.label, started.duration(to: .now))) } }
             let refs = planned.inputs.map { location, shape, layout -> TensorRef in
                 switch location {
                 case .slot(let slot): TensorRef(shape: shape, pointer: buffers[slot], layout: layout)
@@ -239,7 +237,15 @@ public final class InferenceModel: Sendable {
                 }
             }
             let (slot, shape, layout) = planned.output
-            planned.step.op.run(refs, TensorRef(shape: shape, pointer: buffers[slot], layout: layout), threads: threads)
+            let output = TensorRef(shape: shape, pointer: buffers[slot], layout: layout)
+            let started = profiling ? ContinuousClock.now : nil
+            planned.step.op.run(refs, output, threads: threads)
+            if let started {
+                let elapsed = started.duration(to: .now)
+                let layouts = "\(refs.map { "\($0.shape) \($0.layout)" }.joined(separator: ", ")) to \(shape) \(layout)"
+                let kernel = planned.step.op.kernel(refs, output).map { ", \($0)" } ?? ""
+                profile.append(("\(planned.step.label): \(layouts)\(kernel)", elapsed))
+            }
         }
         if profiling {
             let lines = profile.map { "\($0.1) \($0.0)" }.joined(separator: "\n")
@@ -290,7 +296,10 @@ public final class InferenceModel: Sendable {
         func provide(_ name: String, in layout: TensorLayout, _ label: String) throws(InferenceError) -> String {
             let current = layoutOf[name] ?? .rowMajor
             let valueShape = try shape(name, label)
-            if current == layout || valueShape.count == 4 && current.sameOrder(as: layout, channels: valueShape[1]) { return name }
+            // Layouts differ only in how they interleave channels across pixels: with one pixel
+            // (a global pooling's output), every layout that fits the channels is NCHW's order.
+            if current == layout || valueShape.count == 4
+                && (current.sameOrder(as: layout, channels: valueShape[1]) || valueShape[2] * valueShape[3] == 1) { return name }
             let converted = "\(name) in \(layout)"
             if layoutOf[converted] == nil {
                 guard valueShape.count == 4 else {
@@ -409,6 +418,8 @@ public final class InferenceModel: Sendable {
             throw InferenceError(.malformedModel, "the output shape \(shape) has a negative dimension or too many elements")
         }
         if op.isAlias { return NDArray(shape: shape, data: inputs[0].floats) }
+        // An empty result has nothing to compute (and an empty array no memory to point at).
+        if count == 0 { return NDArray(shape: shape, data: []) }
         let buffers = inputs.map { input -> UnsafeMutablePointer<Float> in
             let values = input.floats
             let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(values.count, 1))

@@ -55,6 +55,19 @@ struct LayoutTests {
         try Self.expectSameInEveryLayout(try Binary(Self.node("Add", inputs: ["a", "b"]), .add), [[2, 16, 3, 4], [2, 16, 3, 4]])
     }
 
+    @Test("global pooling, whose one-pixel output is in the input's layout", arguments: [Pooling.Kind.average, .max])
+    func globalPooling(_ kind: Pooling.Kind) throws {
+        let pooling = try GlobalPooling(Self.node(kind == .max ? "GlobalMaxPool" : "GlobalAveragePool"), kind: kind)
+        try Self.expectSameInEveryLayout(pooling, [[2, 32, 5, 7]])
+    }
+
+    @Test("casts")
+    func casts() throws {
+        for to in [7, 9] {
+            try Self.expectSameInEveryLayout(try Cast(Self.node("Cast", ints: ["to": [to]])), [[2, 16, 3, 4]])
+        }
+    }
+
     /// Runs `op` on seeded inputs in row-major order and in each layout, and compares.
     static func expectSameInEveryLayout(_ op: any Operator, _ shapes: [[Int]]) throws {
         var seed: UInt64 = 7

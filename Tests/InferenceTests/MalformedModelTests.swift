@@ -176,6 +176,102 @@ struct MalformedModelTests {
         }
     }
 
+    @Test("a Gemm whose operands are not matrices, do not multiply, or whose C does not broadcast")
+    func gemmShapes() throws {
+        let flatten = Self.node("Flatten", ["x"], ["f"], name: "flat")
+        func gemm(_ b: [Int64], c: [Int64]? = nil, _ attributes: [Gradeline_Onnx_AttributeProto] = []) throws -> Data {
+            var initializers = [Self.tensor("b", dims: b, floats: Array(repeating: 0.5, count: b.reduce(1, *).clamped))]
+            if let c { initializers.append(Self.tensor("c", dims: c, floats: Array(repeating: 1, count: c.reduce(1, *).clamped))) }
+            return try Self.model([flatten, Self.node("Gemm", ["f", "b"] + (c == nil ? [] : ["c"]), ["z"], name: "fc", attributes)],
+                                  initializers: initializers, last: "z")
+        }
+        Self.expectLoadError(try gemm([32, 2, 1]), "'fc' (Gemm, node 1)", "must both be matrices")
+        Self.expectLoadError(try gemm([16, 3]), "'fc' (Gemm, node 1)", "do not multiply (32 against 16)")
+        Self.expectLoadError(try gemm([32, 4], [Self.attribute("transA", int: 2)]), "'fc' (Gemm, node 1)", "transA and transB must be 0 or 1")
+        Self.expectLoadError(try gemm([32, 4], c: [3]), "'fc' (Gemm, node 1)", "does not broadcast")
+        Self.expectLoadError(try gemm([32, 4], [Self.attribute("broadcast", int: 1)]), "'fc' (Gemm, node 1)", "attribute 'broadcast'")
+        // The same Gemm with fitting operands runs, so the cases above fail for their reason.
+        let model = try InferenceModel(data: try gemm([32, 4], c: [4]), file: "gemm.onnx")
+        #expect(try model.run(NDArray(zeros: [1, 2, 4, 4]))["y"]?.data == [1, 1, 1, 1])
+    }
+
+    @Test("a MatMul whose inner dimensions differ")
+    func matMulShapes() throws {
+        let b = Self.tensor("b", dims: [5, 3], floats: Array(repeating: 1, count: 15))
+        Self.expectLoadError(try Self.model([Self.node("MatMul", ["x", "b"], ["z"], name: "product")], initializers: [b], last: "z"),
+                             "'product' (MatMul, node 0)", "(4 against 5)")
+    }
+
+    @Test("a Transpose whose perm is no permutation, or does not fit the rank")
+    func transposePerm() throws {
+        for (perm, mention) in [([0, 0, 1, 2], "is not a permutation"), ([1, 0], "does not fit an input of rank 4"),
+                                ([0, 1, 2, 5], "is not a permutation")] as [([Int64], String)] {
+            Self.expectLoadError(try Self.model([Self.node("Transpose", ["x"], ["z"], name: "swap", [Self.attribute("perm", ints: perm)])],
+                                                last: "z"), "'swap' (Transpose, node 0)", mention)
+        }
+    }
+
+    @Test("a Slice with a zero step, repeated axes, mismatched lengths or starts computed at run time")
+    func sliceParameters() throws {
+        func slice(starts: [Float], ends: [Float], axes: [Float]? = nil, steps: [Float]? = nil) throws -> Data {
+            var initializers = [Self.tensor("s", dims: [Int64(starts.count)], floats: starts),
+                                Self.tensor("e", dims: [Int64(ends.count)], floats: ends)]
+            var inputs = ["x", "s", "e"]
+            if let axes { initializers.append(Self.tensor("a", dims: [Int64(axes.count)], floats: axes)); inputs.append("a") }
+            if let steps {
+                if axes == nil { inputs.append("") }
+                initializers.append(Self.tensor("t", dims: [Int64(steps.count)], floats: steps))
+                inputs.append("t")
+            }
+            return try Self.model([Self.node("Slice", inputs, ["z"], name: "cut")], initializers: initializers, last: "z")
+        }
+        Self.expectLoadError(try slice(starts: [0], ends: [2], axes: [1], steps: [0]), "'cut' (Slice, node 0)", "include 0")
+        Self.expectLoadError(try slice(starts: [0, 0], ends: [2, 2], axes: [1, -3]), "'cut' (Slice, node 0)", "repeat")
+        Self.expectLoadError(try slice(starts: [0], ends: [2], axes: [4]), "'cut' (Slice, node 0)", "outside rank 4")
+        Self.expectLoadError(try slice(starts: [0, 1], ends: [2]), "'cut' (Slice, node 0)", "one value per sliced axis")
+        Self.expectLoadError(try Self.model([Self.node("Slice", ["x", "x", "x"], ["z"], name: "cut")], last: "z"),
+                             "'cut' (Slice, node 0)", "must be a constant")
+        // A valid slice of the same kind runs: the last two columns, backwards.
+        let model = try InferenceModel(data: try slice(starts: [-1], ends: [1], axes: [3], steps: [-1]), file: "slice.onnx")
+        #expect(try model.run(NDArray(zeros: [1, 2, 4, 4]))["y"]?.shape == [1, 2, 4, 2])
+    }
+
+    @Test("a Cast to a type the executor does not carry")
+    func castTarget() throws {
+        for to: Int64 in [10, 16, 8, 0] {  // FLOAT16, BFLOAT16, STRING, none
+            let attributes = to == 0 ? [] : [Self.attribute("to", int: to)]
+            Self.expectLoadError(try Self.model([Self.node("Cast", ["x"], ["z"], name: "convert", attributes)], last: "z"),
+                                 "'convert' (Cast, node 0)", "cast to data type \(to) is not supported")
+        }
+    }
+
+    @Test("a ConstantOfShape whose shape flows at run time, is negative, or whose value is not one element")
+    func constantOfShape() throws {
+        Self.expectLoadError(try Self.model([Self.node("ConstantOfShape", ["x"], ["z"], name: "fill")], last: "z"),
+                             "'fill' (ConstantOfShape, node 0)", "must be a constant")
+        let negative = Self.tensor("s", dims: [2], floats: [2, -3])
+        Self.expectLoadError(try Self.model([Self.node("ConstantOfShape", ["s"], ["z"], name: "fill")], initializers: [negative], last: "z"),
+                             "'fill' (ConstantOfShape, node 0)", "negative dimension")
+        let shape = Self.tensor("s", dims: [2], floats: [2, 3])
+        let pair = Self.attribute("value", tensor: Self.tensor("v", dims: [2], floats: [1, 2]))
+        Self.expectLoadError(try Self.model([Self.node("ConstantOfShape", ["s"], ["z"], name: "fill", [pair])], initializers: [shape], last: "z"),
+                             "'fill' (ConstantOfShape, node 0)", "one element")
+        // An empty shape is valid: it folds to an empty constant without trapping.
+        let empty = Self.tensor("s", dims: [2], floats: [3, 0])
+        let model = try InferenceModel(data: try Self.model([Self.node("ConstantOfShape", ["s"], ["nothing"], name: "fill")],
+                                                            initializers: [empty]), file: "empty.onnx")
+        #expect(try model.run(NDArray(zeros: [1, 2, 4, 4]))["y"]?.shape == [1, 2, 4, 4])
+    }
+
+    @Test("a global pooling with an attribute, or of an input without spatial axes")
+    func globalPooling() throws {
+        Self.expectLoadError(try Self.model([Self.node("GlobalAveragePool", ["x"], ["z"], name: "gap", [Self.attribute("kernel_shape", ints: [2, 2])])],
+                                            last: "z"), "'gap' (GlobalAveragePool, node 0)", "attribute 'kernel_shape'")
+        Self.expectLoadError(try Self.model([Self.node("Flatten", ["x"], ["f"], name: "flat"),
+                                             Self.node("GlobalMaxPool", ["f"], ["z"], name: "gmp")], last: "z"),
+                             "'gmp' (GlobalMaxPool, node 1)", "no spatial axes")
+    }
+
     @Test("a graph input with a negative dimension")
     func negativeInputDimension() throws {
         Self.expectLoadError(try Self.model([], inputShape: [1, -3, 4, 4]), "graph input 'x'", "negative")
@@ -185,4 +281,9 @@ struct MalformedModelTests {
     func notProtobuf() {
         Self.expectLoadError(Data([0xFF, 0xFF, 0xFF, 0xFF, 0x0F]), "broken.onnx")
     }
+}
+
+private extension Int64 {
+    /// The element count of a test tensor, as an Int (dims here are small).
+    var clamped: Int { Int(clamping: self) }
 }

@@ -52,6 +52,11 @@ struct ConcatConvolution: Operator {
         return StepLayouts(inputs: inputs, output: first.output)
     }
 
+    func kernel(_ inputs: [TensorRef], _ output: TensorRef) -> String? {
+        let names = zip(parts(inputs.map { $0.shape[1] }), inputs).map { part, input in part.kernel([input], output) ?? "?" }
+        return Set(names).count == 1 ? names[0] : names.joined(separator: ", ")
+    }
+
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
         let parts = parts(inputs.map { $0.shape[1] })
         // In order: each part after the first adds to what the ones before it wrote.

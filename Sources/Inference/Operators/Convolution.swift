@@ -66,6 +66,10 @@ struct Convolution: Operator {
         oneDNN.run(geometry(x.shape), x, weights, bias, output)
     }
 
+    func kernel(_ inputs: [TensorRef], _ output: TensorRef) -> String? {
+        oneDNN.implementation(geometry(inputs[0].shape), inputs[0], output) ?? "im2col + OpenBLAS sgemm"
+    }
+
     /// The layouts of the oneDNN plan chosen for input `shape`, writing `dst` when given, or nil
     /// when oneDNN has no plan for it.
     func oneDNNLayouts(_ shape: [Int], dst: TensorLayout?) -> StepLayouts? {
@@ -309,6 +313,13 @@ struct DNNLKernel: Sendable {
         choose(geometry) ?? .rowMajor(1)
     }
 
+    /// The name of oneDNN's kernel for `x`'s and `output`'s layouts (`ref:any` is its
+    /// reference kernel), or nil when no plan runs them.
+    func implementation(_ geometry: cdnnl_conv_geometry, _ x: TensorRef, _ output: TensorRef) -> String? {
+        guard enabled, let known = plans.byKey.withLock({ $0[key(geometry, x.layout, output.layout)] }), let plan = known else { return nil }
+        return "oneDNN \(plan.implementation)"
+    }
+
     /// Runs the plan chosen for `x`'s and `output`'s layouts (making a direct one if none was
     /// chosen, as when a constant is folded at load); false when oneDNN cannot.
     func run(_ geometry: cdnnl_conv_geometry, _ x: TensorRef, _ weights: [Float], _ bias: [Float]?, _ output: TensorRef) -> Bool {
@@ -412,6 +423,10 @@ struct TransposedConvolution: Operator {
     func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
         guard let geometry = try? geometry(shapes[0]) else { return .rowMajor(1) }
         return oneDNN.layouts(geometry)
+    }
+
+    func kernel(_ inputs: [TensorRef], _ output: TensorRef) -> String? {
+        (try? geometry(inputs[0].shape)).flatMap { oneDNN.implementation($0, inputs[0], output) } ?? "OpenBLAS sgemm + col2im"
     }
 
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {

@@ -214,3 +214,42 @@ struct Softmax: Operator {
         }
     }
 }
+
+/// Cast to a float or integer type. The executor carries every value as a float, so a cast to
+/// an integer type truncates toward zero (as ONNX's float-to-integer casts do) and a cast to
+/// bool gives 0 or 1; integers stay exact up to 2^24, far beyond the shapes and indices that
+/// models cast.
+struct Cast: Operator {
+    enum Target: Sendable { case float, integer, bool }
+
+    let target: Target
+    /// A cast to float changes nothing: its output is its input.
+    var isAlias: Bool { target == .float }
+
+    init(_ node: NodeContext) throws {
+        try node.allowOnly(["to", "saturate"])
+        let to = node.int("to", default: 0)
+        switch to {
+        case 1, 11: target = .float                   // FLOAT, DOUBLE
+        case 2, 3, 4, 5, 6, 7, 12, 13: target = .integer // UINT8, INT8, UINT16, INT16, INT32, INT64, UINT32, UINT64
+        case 9: target = .bool
+        default:
+            throw node.error(.unsupported, "cast to data type \(to) is not supported; the executor casts to float, double, "
+                             + "integer types and bool")
+        }
+    }
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] { shapes[0] }
+
+    /// Value by value, so any layout will do.
+    func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts { StepLayouts(inputs: offered, output: offered[0]) }
+
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let x = inputs[0].pointer, y = output.pointer, count = output.count
+        switch target {
+        case .float: if x != y { y.update(from: x, count: count) }
+        case .integer: for i in 0..<count { y[i] = x[i].rounded(.towardZero) }
+        case .bool: for i in 0..<count { y[i] = x[i] != 0 ? 1 : 0 }
+        }
+    }
+}

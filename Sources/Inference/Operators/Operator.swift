@@ -32,12 +32,16 @@ protocol Operator: Sendable {
     /// planner converts an input that arrives in another. Called once per plan. By default
     /// everything is row-major, as ONNX defines it.
     func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts
+    /// The kernel that runs the op on these tensors, for the profile (nil for the executor's
+    /// own loops).
+    func kernel(_ inputs: [TensorRef], _ output: TensorRef) -> String?
 }
 
 extension Operator {
     var dataInputs: [Int] { [0] }
     var isAlias: Bool { false }
     func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts { .rowMajor(offered.count) }
+    func kernel(_ inputs: [TensorRef], _ output: TensorRef) -> String? { nil }
 
     /// For ops that treat every channel alike and each pixel on its own plane: they take a 4-D
     /// input in whatever layout it comes, and write the same.
@@ -50,9 +54,10 @@ extension Operator {
 
 /// Every op the executor implements, by ONNX op type.
 enum Operators {
-    static let supported = ["Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv",
-                            "ConvTranspose", "Flatten", "Identity", "LeakyRelu", "MaxPool", "Mul", "Pad", "Relu",
-                            "Reshape", "Resize", "Sigmoid", "Softmax", "Upsample"]
+    static let supported = ["Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant",
+                            "ConstantOfShape", "Conv", "ConvTranspose", "Flatten", "Gemm", "GlobalAveragePool",
+                            "GlobalMaxPool", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Pad", "Relu",
+                            "Reshape", "Resize", "Sigmoid", "Slice", "Softmax", "Transpose", "Upsample"]
 
     static func make(_ node: NodeContext) throws -> any Operator {
         switch node.proto.opType {
@@ -74,6 +79,14 @@ enum Operators {
         case "Flatten": return try Reshape.flatten(node)
         case "Pad": return try Pad(node)
         case "Resize", "Upsample": return try Resize(node)
+        case "GlobalAveragePool": return try GlobalPooling(node, kind: .average)
+        case "GlobalMaxPool": return try GlobalPooling(node, kind: .max)
+        case "Gemm": return try Gemm(node)
+        case "MatMul": return try MatMul(node)
+        case "Transpose": return try Transpose(node)
+        case "Slice": return try Slice(node)
+        case "Cast": return try Cast(node)
+        case "ConstantOfShape": return try ConstantOfShape(node)
         default:
             throw node.error(.unsupported, "op '\(node.proto.opType)' is not supported; the executor implements \(supported.joined(separator: ", "))")
         }

@@ -69,3 +69,62 @@ struct Pooling: Operator {
         }
     }
 }
+
+/// GlobalAveragePool and GlobalMaxPool: one value per image and channel, over every spatial
+/// position (any number of spatial axes).
+struct GlobalPooling: Operator {
+    let kind: Pooling.Kind
+    let label: String
+
+    init(_ node: NodeContext, kind: Pooling.Kind) throws {
+        try node.allowOnly([])
+        self.kind = kind
+        label = node.label
+    }
+
+    func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
+        let x = shapes[0]
+        guard x.count >= 3 else {
+            throw InferenceError(.shapeMismatch, "input shape \(x) has no spatial axes (it must be N x C x ...)", node: label)
+        }
+        guard x[2...].allSatisfy({ $0 > 0 }) else {
+            throw InferenceError(.shapeMismatch, "input shape \(x) has an empty spatial axis", node: label)
+        }
+        return [x[0], x[1]] + Array(repeating: 1, count: x.count - 2)
+    }
+
+    /// A 4-D input in any layout. The output has one pixel, and with one pixel every layout
+    /// whose lanes divide the channels orders the values as NCHW does, so it is written the
+    /// same either way and counts as the input's layout.
+    func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts { sameLayout(offered: offered, shapes: shapes) }
+
+    func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
+        let x = inputs[0]
+        // Row-major tensors of any rank are planes of `pixels` values with one lane.
+        let (planes, lanes, pixels): (Int, Int, Int)
+        if x.shape.count == 4 {
+            let view = PlaneView(x)
+            (planes, lanes, pixels) = (view.planes, view.lanes, view.height * view.width)
+        } else {
+            (planes, lanes, pixels) = (x.shape[0] * x.shape[1], 1, x.shape[2...].reduce(1, *))
+        }
+        let average = kind == .average
+        parallelFor(planes, threads: threads) { plane in
+            let source = x.pointer + plane * pixels * lanes
+            let target = output.pointer + plane * lanes
+            // Sums in double, so that the mean does not depend on the order of the pixels.
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: lanes) { sums in
+                sums.initialize(repeating: average ? 0 : -.infinity)
+                for pixel in 0..<pixels {
+                    let values = source + pixel * lanes
+                    if average {
+                        for lane in 0..<lanes { sums[lane] += Double(values[lane]) }
+                    } else {
+                        for lane in 0..<lanes { sums[lane] = max(sums[lane], Double(values[lane])) }
+                    }
+                }
+                for lane in 0..<lanes { target[lane] = Float(average ? sums[lane] / Double(pixels) : sums[lane]) }
+            }
+        }
+    }
+}

@@ -52,12 +52,15 @@ struct Inference: ParsableCommand {
     @Option var input: String
     @Option var threads = 1
     @Option var runs = 10
+    @Option(help: "Write the model's first output of the warm-up run to this .npy file.")
+    var output: String?
 
     func run() throws {
         InferenceModel.setThreads(threads)
         let loaded = try InferenceModel(contentsOf: model)
         let tensor = try NPY.read(input)
-        _ = try loaded.run(tensor, threads: threads)
+        let results = try loaded.run(tensor, threads: threads)
+        if let output, let name = loaded.outputs.first, let result = results[name] { try NPY.write(result, to: output) }
         for _ in 0..<runs {
             let start = ContinuousClock.now
             _ = try loaded.run(tensor, threads: threads)
