@@ -95,6 +95,27 @@ struct ObservabilityTests {
         }
     }
 
+    @Test("connections reset through a proxy show in gradeline_reconnects_total, per connection")
+    func reconnects() async throws {
+        let url = try TestBroker.url
+        let proxy = try TCPProxy(targetPort: UInt16(try #require(URLComponents(string: url)?.port)))
+        defer { proxy.stop() }
+        try await FleetHarness.with { harness in
+            let port = try Self.freePort()
+            try harness.startWorker("w1", amqpURL: proxy.url(for: url), environment: ["GRADELINE_METRICS_PORT": "\(port)"])
+            _ = try await Self.waitFor(port, "/health/ready", status: 200)
+            let before = try #require(await Self.get(port, "/metrics")).1
+            #expect(!before.contains("gradeline_reconnects_total{"), "reconnects before any reset:\n\(before)")
+            proxy.resetAll()
+            try await harness.waitForLog("w1", containing: "reconnected to the broker", count: 2)
+            _ = try await Self.waitFor(port, "/health/ready", status: 200)
+            let after = try #require(await Self.get(port, "/metrics")).1
+            for connection in ["consume", "publish"] {
+                #expect(after.contains("gradeline_reconnects_total{connection=\"\(connection)\"} 1\n"), "\(after)")
+            }
+        }
+    }
+
     @Test("before the canaries pass, ready is 503 and says so; then 200 (the shipped pipeline and its canaries)")
     func readyAfterCanaries() async throws {
         let shipped = FleetHarness.repository.appendingPathComponent("config/pipeline.yaml").path
