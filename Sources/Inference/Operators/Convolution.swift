@@ -288,19 +288,17 @@ struct DNNLKernel: Sendable {
             candidates.append((false, alias(src, g.in_channels), alias(dst, g.out_channels)))
         }
         candidates.append((false, nil, required))
-        // oneDNN's reference kernels are correct but slow: the last resort.
-        var fallback: DNNLPlan?
+        // oneDNN's reference kernels are correct but slow (a 16-to-8 ConvTranspose took 1.1 s
+        // on one where OpenBLAS takes milliseconds; bench/zoo.sh's unet8), so they are never
+        // chosen: without another oneDNN kernel the step runs on the SGEMM path, which every
+        // convolution has.
         for candidate in candidates {
             var g = geometry
             g.winograd = candidate.winograd ? 1 : 0
-            guard let plan = make(g, src: candidate.src, dst: candidate.dst) else { continue }
-            if plan.implementation.hasPrefix("ref") {
-                fallback = fallback ?? plan
-                continue
-            }
+            guard let plan = make(g, src: candidate.src, dst: candidate.dst), !plan.implementation.hasPrefix("ref") else { continue }
             return keep(plan, geometry)
         }
-        return fallback.map { keep($0, geometry) }
+        return nil
     }
 
     private func keep(_ plan: DNNLPlan, _ geometry: cdnnl_conv_geometry) -> StepLayouts {
