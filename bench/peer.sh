@@ -29,7 +29,7 @@ mkdir -p "$out"
 if [[ -n "${BIN:-}" ]]; then
     bin="$BIN"
 else
-    swift build -c release 2>&1 | grep -Ev "^\[[0-9]+/[0-9]+\]" || true
+    swift build -c release 2>&1 | grep -aEv "^\[[0-9]+/[0-9]+\]" || true
     bin=.build/release
 fi
 for executable in gradeline-worker gradeline-producer; do
@@ -38,7 +38,7 @@ done
 
 # The peer's stack, into the python3 on PATH (a no-op when it is there already).
 python3 -m pip install --quiet --disable-pip-version-check -r bench/peer/requirements.txt 2>&1 \
-    | grep -v "Running pip as the 'root' user" || true
+    | grep -av "Running pip as the 'root' user" || true
 python=$(python3 -c 'import sys; print(sys.executable)')
 echo "== the peer against Gradeline's canaries and gradeline-worker grade (bench/peer/check.py)"
 "$python" bench/peer/check.py --gradeline "$bin"

@@ -36,7 +36,7 @@ rm -f "$out"/*.txt "$out"/*.npy "$out"/*.log
 if [[ -n "${BIN:-}" ]]; then
     bin="$BIN"
 else
-    swift build -c release --product gradeline-bench 2>&1 | grep -Ev "^\[[0-9]+/[0-9]+\]" || true
+    swift build -c release --product gradeline-bench 2>&1 | grep -aEv "^\[[0-9]+/[0-9]+\]" || true
     bin=.build/release
 fi
 [[ -x "$bin/gradeline-bench" ]] || { echo "zoo.sh: no $bin/gradeline-bench (build it, or set BIN)" >&2; exit 1; }
@@ -52,13 +52,13 @@ if [[ "$recorded" != "$digest" ]]; then
         DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-torch python3-onnx >/dev/null
     fi
     echo "== making the zoo (bench/zoo/export.py)"
-    /usr/bin/python3 bench/zoo/export.py --out "$zoo" 2>&1 | grep -v -i "warn\|_C._jit_pass" || true
+    /usr/bin/python3 bench/zoo/export.py --out "$zoo" 2>&1 | grep -av -i "warn\|_C._jit_pass" || true
     test -f "$zoo/manifest.json"
 fi
 
 # The baselines, in the python3 on PATH.
 python3 -c "import onnxruntime, onnx, numpy" 2>/dev/null \
-    || python3 -m pip install --quiet --disable-pip-version-check onnxruntime onnx numpy 2>&1 | grep -v "as the 'root' user" || true
+    || python3 -m pip install --quiet --disable-pip-version-check onnxruntime onnx numpy 2>&1 | grep -av "as the 'root' user" || true
 runtimes=(executor onnxruntime)
 if [[ "${OPENVINO:-1}" != 0 ]]; then
     if ! python3 -c "import openvino" 2>/dev/null; then

@@ -35,5 +35,5 @@ fi
 
 echo "setup: swift build -c $configuration"
 swift build -c "$configuration" 2>&1 \
-    | grep -Ev "^\[[0-9]+/[0-9]+\]|^(Fetching|Fetched|Computing|Computed|Creating working copy|Working copy) " || true
+    | grep -aEv "^\[[0-9]+/[0-9]+\]|^(Fetching|Fetched|Computing|Computed|Creating working copy|Working copy) " || true
 test "${PIPESTATUS[0]}" -eq 0

@@ -22,7 +22,7 @@ export GRADELINE_TEST_AMQP_URL="$GRADELINE_AMQP_URL" GRADELINE_TEST_AMQPS_URL="$
 
 status=0
 echo "== swift test"
-swift test 2>&1 | grep -Ev "^\[[0-9]+/[0-9]+\]|^(◇|✔) (Test|Suite) \"|^(◇|✔) Test case " ; test "${PIPESTATUS[0]}" -eq 0 || status=1
+swift test 2>&1 | grep -aEv "^\[[0-9]+/[0-9]+\]|^(◇|✔) (Test|Suite) \"|^(◇|✔) Test case " ; test "${PIPESTATUS[0]}" -eq 0 || status=1
 
 echo "== evaluation gate (the golden set's gate cases against models/evaluation.json)"
 .build/debug/gradeline-worker evaluate --golden experiment/evalset/golden --case gate \
