@@ -11,7 +11,7 @@ not the look:
 - camera: defocus, motion blur, sensor noise, JPEG at quality 60 to 95, scale (the phone is
   45 to 90% of the frame height), a slight perspective, and slight crops at the border;
 - phones: aspect 1.9 to 2.3, corner radius, bezel width, a notch or punch-hole, camera bump
-  layouts, and cases;
+  layouts, cases, and glossy glass backs inside a frame line;
 - damage: spider-web and single-line cracks, shattered corners, hairline scratch clusters,
   straight and curved scratches, edge notches, corner breaks and exposed frame metal;
 - lookalikes that are not damage, so that the model learns the difference: the bright rim of a
@@ -120,7 +120,7 @@ def _phone(rng, spec, ph, pw, scale):
         canvas[body & ~inner] = _body_colour(rng)
     glass = np.zeros_like(body)
     if spec.side == "front":
-        margin_x, margin_y = pw * rng.uniform(0.02, 0.07), ph * rng.uniform(0.02, 0.06)
+        margin_x, margin_y = pw * rng.uniform(0.01, 0.07), ph * rng.uniform(0.015, 0.06)
         screen = synth._rounded_rect(ph, pw, margin_y, margin_x, ph - margin_y, pw - margin_x,
                                      radius * rng.uniform(0.6, 1.0)) & inner
         if rng.random() < 0.2:  # a lit screen: a colourful wallpaper
@@ -148,6 +148,8 @@ def _phone(rng, spec, ph, pw, scale):
         damage_area = screen & (labels == SCREEN)
     else:
         glass = inner & (rng.random() < 0.6)
+        if rng.random() < 0.5:
+            _glossy_back(rng, canvas, inner, radius, ph, pw, xx, yy, scale)
         bump = _camera_bump(rng, canvas, ph, pw, xx, yy, scale)
         damage_area = inner & ~bump
         _back_marks(rng, canvas, inner & ~bump, ph, pw, scale)
@@ -155,6 +157,22 @@ def _phone(rng, spec, ph, pw, scale):
     if spec.side == "front" and rng.random() < 0.4:
         _rim(rng, canvas, glass, xx / pw - yy / ph, scale)
     return canvas, labels, body, glass, damage_area
+
+
+def _glossy_back(rng, canvas, inner, radius, ph, pw, xx, yy, scale):
+    """A glass back: the body's colour under a broad reflection like a screen's, often inside a
+    frame line inset from the edge. It is body, not screen: the golden set's dark glass backs
+    were read as screens by run 3, since here only fronts had glossy panels with an inner edge."""
+    panel = inner
+    if rng.random() < 0.6:
+        inset = pw * rng.uniform(0.01, 0.04)
+        panel = synth._rounded_rect(ph, pw, inset, inset, ph - inset, pw - inset, max(radius - inset, 2)) & inner
+        _rim(rng, canvas, panel, xx / pw - yy / ph, scale, always=True)
+    if rng.random() < 0.5:  # darker glass over the colour
+        canvas[panel] *= rng.uniform(0.3, 0.8)
+    ramp = np.clip((xx / pw - yy / ph) * rng.choice([-1, 1]) + rng.uniform(-0.4, 0.4), 0, 1)
+    canvas[panel] += (rng.uniform(15, 60) * ramp)[panel][:, None]
+    np.clip(canvas, 0, 255, out=canvas)
 
 
 def _camera_bump(rng, canvas, ph, pw, xx, yy, scale):
