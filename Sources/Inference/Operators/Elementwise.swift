@@ -66,15 +66,8 @@ struct Binary: Operator {
     }
 
     func outputShape(_ shapes: [[Int]]) throws(InferenceError) -> [Int] {
-        let (a, b) = (shapes[0], shapes[1])
-        let rank = max(a.count, b.count)
-        let a1 = Array(repeating: 1, count: rank - a.count) + a, b1 = Array(repeating: 1, count: rank - b.count) + b
-        var shape: [Int] = []
-        for (x, y) in zip(a1, b1) {
-            guard x == y || x == 1 || y == 1 else {
-                throw InferenceError(.shapeMismatch, "shapes \(a) and \(b) do not broadcast", node: label)
-            }
-            shape.append(max(x, y))
+        guard let shape = Broadcast.shape(shapes[0], shapes[1]) else {
+            throw InferenceError(.shapeMismatch, "shapes \(shapes[0]) and \(shapes[1]) do not broadcast", node: label)
         }
         return shape
     }
@@ -87,40 +80,15 @@ struct Binary: Operator {
     }
 
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
-        let shape = output.shape, rank = shape.count, count = output.count
-        // Strides of each input in the output's index space, 0 where it broadcasts.
-        func strides(_ input: TensorRef) -> [Int] {
-            let padded = Array(repeating: 1, count: rank - input.shape.count) + input.shape
-            var strides = [Int](repeating: 0, count: rank)
-            var step = 1
-            for axis in stride(from: rank - 1, through: 0, by: -1) {
-                strides[axis] = padded[axis] == 1 ? 0 : step
-                step *= padded[axis]
-            }
-            return strides
-        }
+        let shape = output.shape, count = output.count
         let a = inputs[0].pointer, b = inputs[1].pointer, y = output.pointer
         if inputs[0].count == count && inputs[1].count == count {
             for i in 0..<count { y[i] = kind == .add ? a[i] + b[i] : a[i] * b[i] }
             return
         }
-        let sa = strides(inputs[0]), sb = strides(inputs[1])
-        var index = [Int](repeating: 0, count: rank)
-        var ia = 0, ib = 0
-        for i in 0..<count {
-            y[i] = kind == .add ? a[ia] + b[ib] : a[ia] * b[ib]
-            var axis = rank - 1
-            while axis >= 0 {
-                index[axis] += 1
-                ia += sa[axis]
-                ib += sb[axis]
-                if index[axis] < shape[axis] { break }
-                ia -= sa[axis] * shape[axis]
-                ib -= sb[axis] * shape[axis]
-                index[axis] = 0
-                axis -= 1
-            }
-        }
+        let sa = Broadcast.strides(of: inputs[0].shape, rank: shape.count)
+        let sb = Broadcast.strides(of: inputs[1].shape, rank: shape.count)
+        Broadcast.walk(shape, sa, sb) { i, ia, ib in y[i] = kind == .add ? a[ia] + b[ib] : a[ia] * b[ib] }
     }
 }
 

@@ -102,16 +102,8 @@ struct MatMul: Operator {
         guard k == kb else {
             throw InferenceError(.shapeMismatch, "shapes \(a) and \(b) do not multiply (\(k) against \(kb))", node: label)
         }
-        let batchA = Array(a2.dropLast(2)), batchB = Array(b2.dropLast(2))
-        let rank = max(batchA.count, batchB.count)
-        let pa = Array(repeating: 1, count: rank - batchA.count) + batchA
-        let pb = Array(repeating: 1, count: rank - batchB.count) + batchB
-        var batch: [Int] = []
-        for (x, y) in zip(pa, pb) {
-            guard x == y || x == 1 || y == 1 else {
-                throw InferenceError(.shapeMismatch, "the batch axes of \(a) and \(b) do not broadcast", node: label)
-            }
-            batch.append(max(x, y))
+        guard let batch = Broadcast.shape(Array(a2.dropLast(2)), Array(b2.dropLast(2))) else {
+            throw InferenceError(.shapeMismatch, "the batch axes of \(a) and \(b) do not broadcast", node: label)
         }
         var shape = batch
         if a.count > 1 { shape.append(m) }
@@ -130,40 +122,17 @@ struct MatMul: Operator {
         guard k > 0 else { return y.update(repeating: 0, count: count * m * n) }
         // Element strides of each operand's matrices along the broadcast batch axes (0 where it
         // broadcasts).
-        func strides(_ shape: [Int], matrix: Int) -> [Int] {
-            let own = Array(shape.dropLast(2))
-            let padded = Array(repeating: 1, count: batch.count - own.count) + own
-            var strides = [Int](repeating: 0, count: batch.count)
-            var step = matrix
-            for axis in stride(from: batch.count - 1, through: 0, by: -1) {
-                strides[axis] = padded[axis] == 1 ? 0 : step
-                step *= padded[axis]
-            }
-            return strides
-        }
-        let sa = strides(a.shape, matrix: m * k), sb = strides(b.shape, matrix: k * n)
+        let sa = Broadcast.strides(of: Array(a.shape.dropLast(2)), rank: batch.count, unit: m * k)
+        let sb = Broadcast.strides(of: Array(b.shape.dropLast(2)), rank: batch.count, unit: k * n)
         // A stack of A's matrices against one B is one product of (batch x M) rows.
         if sb.allSatisfy({ $0 == 0 }) && isContiguous(sa, batch, m * k) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(count * m), Int32(n), Int32(k), 1,
                         a.pointer, Int32(k), b.pointer, Int32(n), 0, y, Int32(n))
             return
         }
-        var index = [Int](repeating: 0, count: batch.count)
-        var (oa, ob) = (0, 0)
-        for matrix in 0..<count {
+        Broadcast.walk(batch, sa, sb) { matrix, oa, ob in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
                         a.pointer + oa, Int32(k), b.pointer + ob, Int32(n), 0, y + matrix * m * n, Int32(n))
-            var axis = batch.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                oa += sa[axis]
-                ob += sb[axis]
-                if index[axis] < batch[axis] { break }
-                oa -= sa[axis] * batch[axis]
-                ob -= sb[axis] * batch[axis]
-                index[axis] = 0
-                axis -= 1
-            }
         }
     }
 
