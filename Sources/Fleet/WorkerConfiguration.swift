@@ -15,7 +15,7 @@ import Messaging
 /// | `worker.shutdown_deadline_seconds` | | 30 |
 /// | `worker.max_message_bytes` | | 64 MiB |
 /// | `worker.job_timeout_seconds` (a job's process is killed past it) | | 120 |
-/// | `worker.max_job_rss_bytes` (a job's process is killed above it) | | 4 GiB |
+/// | `worker.max_job_rss_bytes` (a job's process is killed above it) | `GRADELINE_MAX_JOB_RSS_BYTES` | 4 GiB |
 /// | `worker.max_crashes` (crashes of one job before it is dead-lettered) | | 2 |
 /// | `retry.delays_ms` (one retry per entry) | | `[1000, 5000, 30000]` |
 /// | `retry.jitter` (fraction taken off at random) | | 0.2 |
@@ -101,10 +101,15 @@ public struct WorkerConfiguration: Sendable {
     private mutating func applyEnvironment(_ environment: [String: String]) throws(SettingsError) {
         var problems: [String] = []
         if let url = environment["GRADELINE_AMQP_URL"] { amqpURL = url }
-        if let value = environment["GRADELINE_CONCURRENCY"] {
-            if let number = Int(value), (1...256).contains(number) { concurrency = number } else {
-                problems.append("GRADELINE_CONCURRENCY must be an integer from 1 to 256, not '\(value)'")
-            }
+        func integer(_ name: String, in range: ClosedRange<Int>, _ what: String) -> Int? {
+            guard let value = environment[name] else { return nil }
+            if let number = Int(value), range.contains(number) { return number }
+            problems.append("\(name) must be \(what), not '\(value)'")
+            return nil
+        }
+        if let number = integer("GRADELINE_CONCURRENCY", in: 1...256, "an integer from 1 to 256") { concurrency = number }
+        if let number = integer("GRADELINE_MAX_JOB_RSS_BYTES", in: (64 << 20)...(1 << 40), "a byte count from 64 MiB to 1 TiB") {
+            maxJobRSSBytes = number
         }
         if let value = environment["GRADELINE_PIPELINE"] { pipeline = value }
         if let value = environment["GRADELINE_TRACE"] {
@@ -113,11 +118,7 @@ public struct WorkerConfiguration: Sendable {
             }
         }
         if let value = environment["GRADELINE_WORKER_ID"] { workerID = value }
-        if let value = environment["GRADELINE_METRICS_PORT"] {
-            if let number = Int(value), (0...65535).contains(number) { metricsPort = number } else {
-                problems.append("GRADELINE_METRICS_PORT must be a port from 0 (off) to 65535, not '\(value)'")
-            }
-        }
+        if let number = integer("GRADELINE_METRICS_PORT", in: 0...65535, "a port from 0 (off) to 65535") { metricsPort = number }
         if let value = environment["GRADELINE_TOPOLOGY_DECLARE"] {
             switch value.lowercased() {
             case "true", "1", "yes": topology.declares = true

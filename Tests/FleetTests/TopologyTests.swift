@@ -53,6 +53,15 @@ struct TopologyTests {
         #expect(settings.concurrency == 7)
         #expect(settings.trace == .full)
         #expect(throws: SettingsError.self) { try WorkerConfiguration.load(file: nil, environment: ["GRADELINE_CONCURRENCY": "many"]) }
+        let capped = try WorkerConfiguration.load(file: nil, environment: ["GRADELINE_MAX_JOB_RSS_BYTES": "939524096"])
+        #expect(capped.maxJobRSSBytes == 896 << 20)
+        for bad in ["1", "896MiB", ""] {
+            #expect {
+                try WorkerConfiguration.load(file: nil, environment: ["GRADELINE_MAX_JOB_RSS_BYTES": bad])
+            } throws: { error in
+                (error as? SettingsError)?.problems == ["GRADELINE_MAX_JOB_RSS_BYTES must be a byte count from 64 MiB to 1 TiB, not '\(bad)'"]
+            }
+        }
     }
 
     @Test("topology.declare: false makes clients only check the topology; the environment overrides it")

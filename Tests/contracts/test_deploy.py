@@ -410,6 +410,12 @@ def test_resources_fit_the_concurrency():
     assert cpu_millicores(requests["cpu"]) >= 1000 * concurrency
     assert cpu_millicores(limits["cpu"]) >= cpu_millicores(requests["cpu"])
     assert memory_bytes(limits["memory"]) >= memory_bytes(requests["memory"])
+    # A runaway job must meet the worker's own cap (a `memory_limit` answer for that job alone)
+    # before the pod's limit (the kernel's OOM killer, which takes every job in the pod): the
+    # caps of all pipeline processes and the idle supervisor (about 230 MiB) fit under it.
+    cap = int(environment.get("GRADELINE_MAX_JOB_RSS_BYTES") or setting("worker.max_job_rss_bytes", "maxJobRSSBytes"))
+    assert concurrency * cap + (256 << 20) <= memory_bytes(limits["memory"]), \
+        f"{concurrency} jobs of max_job_rss_bytes {cap >> 20} MiB and the supervisor exceed the pod's memory limit"
     (budget,) = [d for d in k8s("PodDisruptionBudget") if d["metadata"]["name"] == "gradeline-worker"]
     assert budget["spec"]["selector"]["matchLabels"].items() <= deployment()["spec"]["template"]["metadata"]["labels"].items()
     assert "replicas" not in deployment()["spec"], "KEDA sets the replicas; an applied count would fight it"
