@@ -169,6 +169,15 @@ def main():
     model("pad_pytorch_export_chain", pad_chain, [1, 2, 5, 6], None,
           [const("pairs_shape", np.array([-1, 2], np.int64)), const("minus1", np.array([-1], np.int64)),
            const("most_negative", np.array([-(2 ** 63) + 1], np.int64)), const("zero", np.array([0], np.int64))])
+    # Pads the executor copies row by row: none at all (a plain copy), negative ones that crop,
+    # and reflect and edge pads wider on one side, on the last axis too.
+    model("pad_zero", [helper.make_node("Pad", ["x", "pads"], ["y"])], [1, 3, 4, 5], None,
+          [const("pads", np.zeros(8, np.int64))])
+    model("pad_negative_crop", [helper.make_node("Pad", ["x", "pads", "value"], ["y"])], [1, 2, 5, 6], None,
+          [const("pads", np.array([0, 1, -1, 3, 0, 0, 2, -2], np.int64)), const("value", np.float32(-1.5))])
+    for mode in ("reflect", "edge"):
+        model(f"pad_{mode}_last_axis", [helper.make_node("Pad", ["x", "pads"], ["y"], mode=mode)], [2, 3, 7], None,
+              [const("pads", np.array([0, 1, 4, 1, 0, 1], np.int64))])
 
 
 if __name__ == "__main__":

@@ -171,28 +171,44 @@ struct Pad: Operator {
         return shape
     }
 
+    /// Row by row along the last axis: the source row from the outer axes' pads, then the
+    /// row's left pad, a copy of the input row's span and the right pad. No pads is one copy.
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
-        let input = inputs[0], rank = input.shape.count
-        let shape = output.shape
+        let input = inputs[0], rank = input.shape.count, shape = output.shape
+        guard rank > 0, pads.contains(where: { $0 != 0 }) else {
+            return output.pointer.update(from: input.pointer, count: output.count)
+        }
+        // The input index along an axis of length n for output index o less the pad, or nil
+        // where a constant pad puts `value`.
+        func source(_ i: Int, _ n: Int) -> Int? {
+            if i >= 0 && i < n { return i }
+            switch mode {
+            case .constant: return nil
+            case .edge: return min(max(i, 0), n - 1)
+            case .reflect: return i < 0 ? -i : 2 * (n - 1) - i
+            }
+        }
+        let n = input.shape[rank - 1], width = shape[rank - 1], left = pads[rank - 1]
+        let start = min(max(left, 0), width), end = min(max(left + n, 0), width)
         var inStrides = [Int](repeating: 1, count: rank)
         for axis in stride(from: rank - 2, through: 0, by: -1) { inStrides[axis] = inStrides[axis + 1] * input.shape[axis + 1] }
-        var index = [Int](repeating: 0, count: rank)
-        for o in 0..<output.count {
-            var source = 0, inside = true
-            for axis in 0..<rank {
-                var i = index[axis] - pads[axis]
-                let n = input.shape[axis]
-                if i < 0 || i >= n {
-                    switch mode {
-                    case .constant: inside = false
-                    case .edge: i = min(max(i, 0), n - 1)
-                    case .reflect: i = i < 0 ? -i : 2 * (n - 1) - i
-                    }
-                }
-                source += i * inStrides[axis]
+        var index = [Int](repeating: 0, count: rank - 1)
+        for row in 0..<(output.count / width) {
+            let y = output.pointer + row * width
+            var offset: Int? = 0
+            for axis in 0..<(rank - 1) {
+                guard let base = offset, let i = source(index[axis] - pads[axis], input.shape[axis]) else { offset = nil; break }
+                offset = base + i * inStrides[axis]
             }
-            output.pointer[o] = inside ? input.pointer[source] : value
-            var axis = rank - 1
+            if let offset {
+                let x = input.pointer + offset
+                for j in 0..<start { y[j] = source(j - left, n).map { x[$0] } ?? value }
+                if end > start { (y + start).update(from: x + (start - left), count: end - start) }
+                for j in max(end, start)..<width { y[j] = source(j - left, n).map { x[$0] } ?? value }
+            } else {
+                y.update(repeating: value, count: width)
+            }
+            var axis = rank - 2
             while axis >= 0 {
                 index[axis] += 1
                 if index[axis] < shape[axis] { break }
