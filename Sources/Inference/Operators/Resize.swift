@@ -111,25 +111,43 @@ struct Resize: Operator {
             }
         }
         let rows = taps(outH, inH, scaleH), columns = taps(outW, inW, scaleW)
-        let view = PlaneView(x), lanes = view.lanes
-        parallelFor(view.planes * outH, threads: threads) { row in
-            let (plane, oy) = row.quotientAndRemainder(dividingBy: outH)
-            let src = x.pointer + plane * view.planeSize
-            let dst = output.pointer + (plane * outH + oy) * outW * lanes
-            let (y0, y1, fy) = rows[oy]
-            for ox in 0..<outW {
-                let (x0, x1, fx) = columns[ox]
-                let out = dst + ox * lanes
-                if mode == .nearest {
-                    out.update(from: src + (y0 * inW + x0) * lanes, count: lanes)
-                    continue
-                }
-                let a = src + (y0 * inW + x0) * lanes, b = src + (y0 * inW + x1) * lanes
-                let c = src + (y1 * inW + x0) * lanes, d = src + (y1 * inW + x1) * lanes
-                for lane in 0..<lanes {
-                    let top = a[lane] * (1 - fx) + b[lane] * fx
-                    let bottom = c[lane] * (1 - fx) + d[lane] * fx
-                    out[lane] = top * (1 - fy) + bottom * fy
+        let view = PlaneView(x), lanes = view.lanes, span = outW * lanes
+        // Blocks of output rows: consecutive rows of an upsampling read the same two source
+        // rows, so each block interpolates a source row across once and keeps it while it lasts.
+        let block = 16, blocks = (outH + block - 1) / block
+        rows.withUnsafeBufferPointer { rows in
+            columns.withUnsafeBufferPointer { columns in
+                parallelFor(view.planes * blocks, threads: threads) { job in
+                    let (plane, first) = job.quotientAndRemainder(dividingBy: blocks)
+                    let src = x.pointer + plane * view.planeSize
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * span)
+                    defer { scratch.deallocate() }
+                    var held = (-1, -1)  // the source rows in scratch's two halves
+                    // Source row y interpolated across, in the half that does not hold `keep`.
+                    func across(_ y: Int, keeping keep: Int) -> UnsafeMutablePointer<Float> {
+                        if held.0 == y { return scratch }
+                        if held.1 == y { return scratch + span }
+                        let half = held.0 == keep ? 1 : 0
+                        if half == 0 { held.0 = y } else { held.1 = y }
+                        let h = scratch + half * span, line = src + y * inW * lanes
+                        for ox in 0..<outW {
+                            let (x0, x1, fx) = columns[ox]
+                            let a = line + x0 * lanes, b = line + x1 * lanes, out = h + ox * lanes
+                            for lane in 0..<lanes { out[lane] = a[lane] * (1 - fx) + b[lane] * fx }
+                        }
+                        return h
+                    }
+                    for oy in first * block..<min(outH, first * block + block) {
+                        let dst = output.pointer + (plane * outH + oy) * span
+                        let (y0, y1, fy) = rows[oy]
+                        if mode == .nearest {
+                            let line = src + y0 * inW * lanes
+                            for ox in 0..<outW { (dst + ox * lanes).update(from: line + columns[ox].0 * lanes, count: lanes) }
+                            continue
+                        }
+                        let top = across(y0, keeping: y1), bottom = across(y1, keeping: y0)
+                        for i in 0..<span { dst[i] = top[i] * (1 - fy) + bottom[i] * fy }
+                    }
                 }
             }
         }
