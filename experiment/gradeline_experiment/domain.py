@@ -11,7 +11,7 @@ not the look:
 - camera: defocus, motion blur, sensor noise, JPEG at quality 60 to 95, scale (the phone is
   45 to 90% of the frame height), a slight perspective, and slight crops at the border;
 - phones: aspect 1.9 to 2.3, corner radius, bezel width, a notch or punch-hole, camera bump
-  layouts, cases, and glossy glass backs inside a frame line;
+  layouts with flashes, cases, and glossy glass backs inside a frame line;
 - damage: spider-web and single-line cracks, shattered corners, hairline scratch clusters,
   straight and curved scratches, edge notches, corner breaks and exposed frame metal;
 - lookalikes that are not damage, so that the model learns the difference: the bright rim of a
@@ -176,7 +176,10 @@ def _glossy_back(rng, canvas, inner, radius, ph, pw, xx, yy, scale):
 
 
 def _camera_bump(rng, canvas, ph, pw, xx, yy, scale):
-    """Draws a camera bump with one to three lenses; returns where it is."""
+    """Draws a camera bump with one to three lenses and, mostly, a flash; returns where the
+    bump is. Lens rings in any grey, lenses packed close with a glint in the glass, and the
+    flash (a bright warm-white disc inside the bump or beside it) are not damage: run 3 called
+    flashes chips and the gaps between ringed lenses cracks."""
     layout = rng.choice(["pair", "square", "bar", "single"])
     left, top = pw * rng.uniform(0.05, 0.1), pw * rng.uniform(0.05, 0.1)
     if layout == "bar":
@@ -190,21 +193,42 @@ def _camera_bump(rng, canvas, ph, pw, xx, yy, scale):
     canvas[bump] = np.clip(canvas[bump] * rng.uniform(0.6, 1.2), 0, 255)
     if rng.random() < 0.7:  # the bump's edge catches the light, or shows as a dark seam
         _rim(rng, canvas, bump, xx / pw - yy / ph, scale, always=True)
-    ringed = rng.random() < 0.5
+    ringed = rng.random() < 0.7
+    ring_level, ring_width = rng.uniform(50, 235), rng.uniform(1.08, 1.35)
     lenses = {"pair": 2, "square": 3, "bar": 3, "single": 1}[layout]
-    r = min(w, h) * (0.2 if lenses > 1 else 0.32)
+    r = min(w, h) * (rng.uniform(0.17, 0.26) if lenses > 1 else 0.32)
+    flash = rng.random() < 0.8
+    packed = layout == "bar" and flash and rng.random() < 0.6  # lenses side by side, flash at the end
     for k in range(lenses):
-        if layout == "bar":
+        if packed:
+            cx, cy = left + h / 2 + k * r * 2 * ring_width * rng.uniform(1.0, 1.1), top + h / 2
+        elif layout == "bar":
             cx, cy = left + w * (k + 1) / (lenses + 1), top + h / 2
         elif layout == "pair":
             cx, cy = left + w / 2, top + h * (0.27 + 0.46 * k)
         else:
             cx, cy = left + w * (0.3 + 0.4 * (k % 2)), top + h * (0.3 + 0.4 * (k // 2))
         distance = np.hypot(xx - cx, yy - cy)
-        if ringed:  # a metal ring round the lens
-            ring = (distance <= r * 1.18) & (distance > r)
-            canvas[ring] = rng.uniform(150, 235)
+        if ringed:  # a ring round the lens
+            canvas[(distance <= r * ring_width) & (distance > r)] = ring_level
         canvas[distance <= r] = rng.uniform(5, 30)
+        if rng.random() < 0.5:  # a glint in the glass
+            glint = np.hypot(xx - cx + 0.35 * r, yy - cy + 0.35 * r) <= r * rng.uniform(0.1, 0.2)
+            canvas[glint] = rng.uniform(90, 200)
+    if flash:
+        fr = r * rng.uniform(0.35, 0.6)
+        if layout == "square":
+            fx, fy = left + w * 0.7, top + h * 0.7
+        elif layout == "bar":
+            fx, fy = left + w - h / 2, top + h / 2
+        else:  # beside the bump
+            fx, fy = min(left + w + fr * 2.2, pw - 2 * fr), top + fr * rng.uniform(1.5, 3)
+        level = rng.uniform(215, 255)
+        warm = np.array([level, level * rng.uniform(0.93, 1.0), level * rng.uniform(0.75, 1.0)], np.float32)
+        distance = np.hypot(xx - fx, yy - fy)
+        if rng.random() < 0.4:
+            canvas[(distance <= fr * 1.25) & (distance > fr)] = rng.uniform(60, 200)
+        canvas[distance <= fr] = warm
     return bump
 
 
