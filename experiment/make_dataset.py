@@ -13,6 +13,7 @@ N x 512 x 256 uint8). `val` is domain-randomized; `val_synth` is the original he
 everything.
 """
 import argparse
+import json
 import multiprocessing
 import pathlib
 import sys
@@ -59,6 +60,8 @@ def main() -> None:
         "val": [("domain", args.seed + 1000, i) for i in range(args.val)],
         "val_synth": [("synth", args.seed + 1000, i) for i in range(args.val)],
     }
+    # train.py copies this into the model's metrics, so that the model can be made again.
+    (out / "dataset.json").write_text(json.dumps({"command": "/usr/bin/python3 experiment/make_dataset.py " + " ".join(sys.argv[1:])}) + "\n")
     for name, jobs in sets.items():
         images, labels = render_set(jobs, args.workers)
         np.savez(out / f"{name}.npz", images=images, labels=labels)

@@ -112,6 +112,8 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     data = ROOT / "experiment" / "data"
     train, val, val_synth = (np.load(data / f"{name}.npz") for name in ("train", "val", "val_synth"))
+    made = data / "dataset.json"
+    dataset_command = json.loads(made.read_text())["command"] if made.exists() else "experiment/make_dataset.py (arguments not recorded)"
     train_images, train_labels = train["images"], train["labels"]
     val_images, val_labels = val["images"], val["labels"]
 
@@ -178,10 +180,7 @@ def main() -> None:
                      "augment": "exposure, contrast, colour balance, noise, grey; horizontal and vertical flips",
                      "class_weights": [round(float(w), 3) for w in weights],
                      "torch": torch.__version__,
-                     "commands": ["/usr/bin/python3 experiment/make_dataset.py --seed %d" % args.seed,
-                                  "/usr/bin/python3 experiment/train.py --minutes %g --seed %d --dice %g --max-weight %g --widths %s --crop %s --batch %d%s"
-                                  % (args.minutes, args.seed, args.dice, args.max_weight, args.widths, args.crop, args.batch,
-                                     " --warm-start " + args.warm_start if args.warm_start else "")]},
+                     "commands": [dataset_command, "/usr/bin/python3 experiment/train.py " + " ".join(sys.argv[1:])]},
         "held_out_metrics": metrics,
         "held_out_metrics_synth": metrics_synth,
     }
