@@ -16,7 +16,8 @@
 # BASE_PORT to BASE_PORT + 2 (default 5681), with one Erlang cookie, and joins 2 and 3 to 1, so
 # that quorum queues (grading.jobs) have a member on each. It also sets the policy that mirrors
 # the fleet's classic queues (dead letters, retries) on every node, as definitions.json does.
-# `cluster env` prints GRADELINE_AMQP_URL with the three URLs, comma-separated, in order.
+# `cluster env` prints GRADELINE_AMQP_URL with the three URLs, comma-separated, in order. A
+# cluster none of whose nodes runs starts with empty nodes: its queues and messages are gone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,17 @@ if [[ "${1:-}" == "cluster" ]]; then
     for n in 1 2 3; do urls+=("amqp://guest:guest@127.0.0.1:$((base_port + n - 1))/"); done
     case "$action" in
         start)
+            # A cluster that is not running starts afresh: its nodes' data go. Tests leave
+            # queues behind and may stop a node mid-run, and a node that stopped before its
+            # peers waits for them at boot (mnesia's tables), so old data make starts slow or
+            # stuck and leave stale queues whose failover the tests would then measure.
+            running=0
+            for n in 1 2 3; do
+                if bash "$0" status "$cluster-$n" $((base_port + n - 1)) >/dev/null 2>&1; then running=1; fi
+            done
+            if [[ $running == 0 ]]; then
+                for n in 1 2 3; do rm -rf "$PWD/run/rabbitmq-$cluster-$n/mnesia"; done
+            fi
             # One cookie for the three nodes (the first node's, when it already has one).
             first_cookie="$PWD/run/rabbitmq-$cluster-1/.erlang.cookie"
             cookie=$(cat "$first_cookie" 2>/dev/null || od -An -N16 -tx1 /dev/urandom | tr -d ' \n')

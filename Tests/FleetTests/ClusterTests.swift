@@ -82,6 +82,9 @@ struct ClusterTests {
             #expect(answeredBefore < 200, "the jobs finished before the node could stop")
             let stopped = ContinuousClock.now
             try Self.script(["stop", "\(cluster.name)-\(leaderNode)", "\(leaderPort)"])
+            // Should an expectation below throw, the node still comes back for the tests after.
+            var restarted = false
+            defer { if !restarted { _ = try? Self.script(["start", "\(cluster.name)-\(leaderNode)", "\(leaderPort)"]) } }
             let stopTook = ContinuousClock.now - stopped
             // Work resumes: a new result within 10 s of the node being down.
             let down = ContinuousClock.now
@@ -101,6 +104,7 @@ struct ClusterTests {
 
             // The node comes back and rejoins.
             try Self.script(["start", "\(cluster.name)-\(leaderNode)", "\(leaderPort)"])
+            restarted = true
             let status = try Self.script(["ctl", "\(cluster.name)-1", "\(cluster.basePort)", "cluster_status"])
             let running = status.components(separatedBy: "Running Nodes").last?.components(separatedBy: "Versions").first ?? ""
             #expect((1...3).allSatisfy { running.contains("gradeline-\(cluster.name)-\($0)@localhost") }, "\(status)")
