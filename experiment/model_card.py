@@ -38,6 +38,10 @@ def main() -> None:
     sample_rows = "| photo | crack | scratch | chip |\n|---|---|---|---|\n" + "\n".join(
         f"| {row['file']} | {cell(row['crack'])} | {cell(row['scratch'])} | {cell(row['chip'])} |"
         for row in summary.get("samples", []))
+    steps = training.get("lineage", [])
+    lineage = ("\n- It descends from earlier runs, each warm-started from the one before (the renderer's commit\n"
+               "  in parentheses; `git checkout COMMIT -- experiment/` to make that run's data again):\n"
+               + "".join(f"  - {step}\n" for step in steps)) if steps else ""
     card = f"""# Model card: damage-seg
 
 A U-Net (encoder and bottleneck widths {training.get('widths', [16, 32, 48, 64])}) that segments phone photos into
@@ -76,7 +80,7 @@ grading real phones.
   python3 experiment/reference.py     # parity fixtures, with onnxruntime
   python3 experiment/model_card.py    # this file
   ```
-
+{lineage}
 ## Held-out metrics (full 512x256 photos, argmax of the logits)
 
 {"| class | IoU (domain) | Dice (domain) | IoU (synth) | Dice (synth) |" if synth_metrics else "| class | IoU | Dice | | |"}
