@@ -178,6 +178,10 @@ def main():
     for mode in ("reflect", "edge"):
         model(f"pad_{mode}_last_axis", [helper.make_node("Pad", ["x", "pads"], ["y"], mode=mode)], [2, 3, 7], None,
               [const("pads", np.array([0, 1, 4, 1, 0, 1], np.int64))])
+    # The executor resizes blocks of 16 output rows: 37 rows are two whole blocks and a part.
+    for mode in ("linear", "nearest"):
+        model(f"resize_{mode}_rows_past_a_block", [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode=mode)],
+              [1, 2, 7, 5], None, [const("sizes", np.array([1, 2, 37, 9], np.int64))])
 
 
 if __name__ == "__main__":

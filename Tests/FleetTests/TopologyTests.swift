@@ -55,7 +55,7 @@ struct TopologyTests {
         #expect(throws: SettingsError.self) { try WorkerConfiguration.load(file: nil, environment: ["GRADELINE_CONCURRENCY": "many"]) }
         let capped = try WorkerConfiguration.load(file: nil, environment: ["GRADELINE_MAX_JOB_RSS_BYTES": "939524096"])
         #expect(capped.maxJobRSSBytes == 896 << 20)
-        for bad in ["1", "896MiB", ""] {
+        for bad in ["1", "896MiB", "", "-939524096", "99999999999999999999", "1e9"] {
             #expect {
                 try WorkerConfiguration.load(file: nil, environment: ["GRADELINE_MAX_JOB_RSS_BYTES": bad])
             } throws: { error in

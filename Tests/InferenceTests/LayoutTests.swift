@@ -38,7 +38,8 @@ struct LayoutTests {
 
     @Test("resizing", arguments: ["linear", "nearest"])
     func resizing(_ mode: String) throws {
-        let scales = ConstantValue.float(NDArray(shape: [4], data: [1, 1, 2, 1.5]))
+        // 5 rows to 37: the executor works in blocks of 16 output rows, the last one partial.
+        let scales = ConstantValue.float(NDArray(shape: [4], data: [1, 1, 7.4, 1.5]))
         let node = Self.node("Resize", inputs: ["x", "", "scales"], strings: ["mode": mode], constants: ["scales": scales])
         try Self.expectSameInEveryLayout(try Resize(node), [[2, 16, 5, 6]])
     }
