@@ -6,7 +6,11 @@ scene with everything a kiosk may vary drawn at random, so that the model learns
 not the look:
 
 - trays: flat greys, whites and near-blacks, two-colour gradients, woven fabric, paper,
-  printed tray markings, and colours close to the phone's own;
+  printed tray markings, colours close to the phone's own, and generic textures in any shade
+  and contrast: anisotropic streaks at any angle, dead-leaves grains and blotches, multi-octave
+  mottle and speckle, and regular stripes, checkers, hatches and diamond grids (run 5 called
+  textured held-out trays phone body; these teach "texture is not the phone" without drawing
+  the held-out trays themselves);
 - light: direction, vignetting, colour temperature, and specular highlights on glass;
 - camera: defocus, motion blur, sensor noise, JPEG at quality 60 to 95, scale (the phone is
   45 to 90% of the frame height), a slight perspective, and slight crops at the border;
@@ -61,7 +65,8 @@ def _smooth_noise(rng, height, width, cell, channels=1):
 
 def _tray(rng, height, width, phone_colour):
     """The backdrop, float32 H x W x 3."""
-    kind = rng.choice(["flat", "flat", "gradient", "fabric", "paper", "markings", "near_phone"])
+    kind = rng.choice(["flat", "flat", "gradient", "fabric", "paper", "markings", "near_phone",
+                       "streaks", "leaves", "mottled", "periodic"])
     if kind == "near_phone":
         base = np.clip(phone_colour + rng.normal(0, 14, 3), 0, 255)
     elif rng.random() < 0.5:
@@ -99,9 +104,101 @@ def _tray(rng, height, width, phone_colour):
             else:
                 p1 = p0 + rng.normal(0, 120, 2)
             synth._stamp_segment(image, unused_labels, everywhere, p0, p1, rng.uniform(2, 7), ink, 0.9, 0)
+    elif kind in TEXTURES:
+        image += TEXTURES[kind](rng, height, width, oy, ox)[..., None] * rng.uniform(6, 45) * _tint(rng)
     # Stains and uneven dye, faint on every tray.
     image += _smooth_noise(rng, height, width, int(rng.integers(16, 64)), 3) * rng.uniform(0, 7)
     return image
+
+
+def _tint(rng) -> np.ndarray:
+    """How a texture's contrast splits over R, G and B: grey mostly, sometimes coloured."""
+    if rng.random() < 0.6:
+        return np.ones(3, np.float32)
+    return rng.uniform(0.3, 1.3, 3).astype(np.float32)
+
+
+def _streaks(rng, height, width, oy, ox):
+    """Anisotropic noise: features stretched along a random direction by 3 to 40 times, in
+    one to three octaves, sometimes bent by a smooth displacement. Zero mean, unit spread."""
+    angle = rng.uniform(0, np.pi)
+    u = np.cos(angle) * ox + np.sin(angle) * oy
+    v = -np.sin(angle) * ox + np.cos(angle) * oy
+    if rng.random() < 0.4:
+        u = u + _smooth_noise(rng, height, width, int(rng.integers(40, 160)))[..., 0] * rng.uniform(3, 25)
+    u, v = u - u.min(), v - v.min()
+    out = np.zeros((height, width), np.float32)
+    for octave in range(int(rng.integers(1, 4))):
+        across = rng.uniform(1, 6) * 2 ** octave
+        along = across * rng.uniform(3, 40)
+        grid = rng.normal(0, 1, (int(u.max() / across) + 2, int(v.max() / along) + 2)).astype(np.float32)
+        out += ndimage.map_coordinates(grid, [u / across, v / along], order=1) * rng.uniform(0.3, 1)
+    return out / max(float(out.std()), 1e-6)
+
+
+def _leaves(rng, height, width, oy, ox):
+    """Overlapping discs, ellipses and boxes of random sizes and shades (a dead-leaves model):
+    grains, flecks and blotches. Zero mean, unit spread."""
+    out = np.zeros((height, width), np.float32)
+    scale = height / 1440
+    small, large = rng.uniform(1.5, 6) * scale, rng.uniform(10, 90) * scale
+    for _ in range(int(rng.integers(300, 2500))):
+        r = small * (large / small) ** rng.random() ** 2  # mostly small, now and then large
+        cy, cx = rng.uniform(0, height), rng.uniform(0, width)
+        y0, y1 = int(max(cy - r, 0)), int(min(cy + r + 1, height))
+        x0, x1 = int(max(cx - r, 0)), int(min(cx + r + 1, width))
+        if y0 >= y1 or x0 >= x1:
+            continue
+        dy, dx = oy[y0:y1, x0:x1] - cy, ox[y0:y1, x0:x1] - cx
+        shape = rng.integers(3)
+        if shape == 0:
+            inside = dy * dy + dx * dx <= r * r
+        elif shape == 1:
+            a, squash = rng.uniform(0, np.pi), rng.uniform(0.2, 0.8)
+            p, q = np.cos(a) * dx + np.sin(a) * dy, (-np.sin(a) * dx + np.cos(a) * dy) / squash
+            inside = p * p + q * q <= r * r
+        else:
+            inside = np.ones(dy.shape, bool)
+        out[y0:y1, x0:x1][inside] = rng.normal()
+    return out / max(float(out.std()), 1e-6)
+
+
+def _mottled(rng, height, width, oy, ox):
+    """Noise summed over octaves from 2 to 64 pixels with a random spectral slope, sometimes
+    cut into two tones: speckle, granite, mottle. Zero mean, unit spread."""
+    out = np.zeros((height, width), np.float32)
+    slope = rng.uniform(-0.5, 1.2)
+    for cell in (2, 4, 8, 16, 32, 64):
+        out += _smooth_noise(rng, height, width, cell)[..., 0] * cell ** slope
+    if rng.random() < 0.4:
+        out = (out > np.quantile(out, rng.uniform(0.2, 0.8))).astype(np.float32)
+    out -= out.mean()
+    return out / max(float(out.std()), 1e-6)
+
+
+def _periodic(rng, height, width, oy, ox):
+    """A regular pattern at a random angle and period: stripes, a checkerboard, a crosshatch
+    or a diamond grid, hard or soft. Zero mean, unit spread."""
+    angle, period = rng.uniform(0, np.pi), rng.uniform(4, 40) * height / 1440
+    u = (np.cos(angle) * ox + np.sin(angle) * oy) / period
+    v = (-np.sin(angle) * ox + np.cos(angle) * oy) / (period * rng.uniform(0.5, 2))
+    line = rng.uniform(0.1, 0.4)
+    pattern = rng.choice(["stripes", "checker", "hatch", "diamond"])
+    if pattern == "stripes":
+        out = (u % 1 < line).astype(np.float32)
+    elif pattern == "checker":
+        out = ((np.floor(u) + np.floor(v)) % 2).astype(np.float32)
+    elif pattern == "hatch":
+        out = ((u % 1 < line) | (v % 1 < line)).astype(np.float32)
+    else:
+        out = ((np.abs((u + v) % 1 - 0.5) < line / 2) | (np.abs((u - v) % 1 - 0.5) < line / 2)).astype(np.float32)
+    if rng.random() < 0.5:
+        out = ndimage.gaussian_filter(out, period * rng.uniform(0.05, 0.2))
+    out -= out.mean()
+    return out / max(float(out.std()), 1e-6)
+
+
+TEXTURES = {"streaks": _streaks, "leaves": _leaves, "mottled": _mottled, "periodic": _periodic}
 
 
 def _phone(rng, spec, ph, pw, scale):
