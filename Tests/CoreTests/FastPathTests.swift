@@ -33,14 +33,74 @@ struct FastPathTests {
         }
     }
 
-    @Test("check_confidence's entropy equals -sum(p log p) of the softmax, with -inf and huge logits")
-    func entropy() {
-        var random = Generator(state: 7)
-        let (channels, plane) = (6, 500)
+    @Test("float statistics: min, max, mean and the non-finite count, with NaN and infinities in some blocks",
+          arguments: [0, 1, 1023, 1024, 1025, 4096 + 17])
+    func floatStatistics(count: Int) {
+        var random = Generator(state: UInt64(count) + 3)
+        var values = (0..<count).map { _ in Float.random(in: -40...25, using: &random) }
+        if count > 1030 {  // a NaN in the second block, infinities in the first and the tail
+            values[1030] = .nan
+            values[3] = .infinity
+            values[count - 1] = -.infinity
+        }
+        let stats = Statistics.of(values)
+        let finite = values.filter(\.isFinite)
+        #expect(stats.nonfinite == count - finite.count)
+        guard !finite.isEmpty else {
+            #expect(stats.min == nil && stats.max == nil && stats.mean == nil)
+            return
+        }
+        let mean = finite.reduce(0.0) { $0 + Double($1) } / Double(finite.count)
+        #expect(stats.min == Double(finite.min()!))
+        #expect(stats.max == Double(finite.max()!))
+        // Lanes sum 128 values in Float: the mean is within a few parts in 1e6 of the Double sum's.
+        #expect(abs(stats.mean! - mean) <= 1e-5 * max(1, abs(mean)), "mean \(stats.mean!), expected \(mean)")
+    }
+
+    @Test("area resize equals its plain definition bit for bit: shrinking, growing, odd sizes, grey and RGB",
+          arguments: [(720, 1440, 256, 512, 3), (37, 23, 5, 7, 1), (7, 5, 19, 13, 3), (50, 50, 49, 51, 1), (9, 300, 4, 3, 3)])
+    func areaResize(width: Int, height: Int, outWidth: Int, outHeight: Int, channels: Int) {
+        var random = Generator(state: UInt64(width * 1000 + outWidth))
+        let format: Image.Format = channels == 1 ? .gray8 : .rgb8
+        let image = Image(width: width, height: height, format: format,
+                          pixels: (0..<(width * height * channels)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let got = Resize.resize(image, width: outWidth, height: outHeight, filter: .area)
+        // The definition: a horizontal pass into a whole narrowed image, then a vertical one, each
+        // sum from 0 tap by tap.
+        let columns = Resize.areaTaps(from: width, to: outWidth), rows = Resize.areaTaps(from: height, to: outHeight)
+        var narrowed = [Double](repeating: 0, count: height * outWidth * channels)
+        for y in 0..<height {
+            for x in 0..<outWidth {
+                for c in 0..<channels {
+                    for k in 0..<columns.taps {
+                        let source = (y * width + columns.indices[x * columns.taps + k]) * channels + c
+                        narrowed[(y * outWidth + x) * channels + c] += Double(image.pixels[source]) * columns.weights[x * columns.taps + k]
+                    }
+                }
+            }
+        }
+        var expected = [UInt8](repeating: 0, count: outWidth * outHeight * channels)
+        for y in 0..<outHeight {
+            for i in 0..<(outWidth * channels) {
+                var sum = 0.0
+                for k in 0..<rows.taps {
+                    sum += narrowed[rows.indices[y * rows.taps + k] * outWidth * channels + i] * rows.weights[y * rows.taps + k]
+                }
+                expected[y * outWidth * channels + i] = UInt8(min(max((sum + 0.5).rounded(.down), 0), 255))
+            }
+        }
+        #expect(got.pixels == expected)
+    }
+
+    @Test("check_confidence's entropy equals -sum(p log p) of the softmax, with -inf and huge logits",
+          arguments: [(6, 500), (6, 8), (6, 7), (1, 19), (3, 64)])
+    func entropy(channels: Int, plane: Int) {
+        var random = Generator(state: 7 + UInt64(plane))
         var logits = (0..<(channels * plane)).map { _ in Float.random(in: -20...20, using: &random) }
-        logits[0] = -.infinity  // pixel 0, class 0: probability 0
+        if channels > 1 { logits[0] = -.infinity }  // pixel 0, class 0: probability 0
         for c in 0..<channels { logits[c * plane + 1] = 1e4 * Float(c) }  // pixel 1: certain
         for c in 0..<channels { logits[c * plane + 2] = 3 }  // pixel 2: uniform, log 6
+        for c in 0..<channels { logits[c * plane + plane - 1] = Float(c) * 40 - 100 }  // the last: far apart
         var expected = 0.0
         for pixel in 0..<plane {
             let values = (0..<channels).map { Double(logits[$0 * plane + pixel]) }
@@ -51,7 +111,26 @@ struct FastPathTests {
         }
         expected /= Double(plane)
         let got = CheckConfidence.meanEntropy(logits, base: 0, channels: channels, plane: plane)
-        #expect(abs(got - expected) < 1e-12, "entropy \(got), expected \(expected)")
+        // Eight pixels at a time in Float: each pixel within about 1e-6 nats of the Double sum.
+        #expect(abs(got - expected) < 2e-6, "entropy \(got), expected \(expected)")
+    }
+
+    @Test("exp8 is within 4e-7 relative of exp on [-87, 0], at the reduction's edges too")
+    func exp8() {
+        var random = Generator(state: 11)
+        var points: [Float] = [0, -87, -0.346_573_6, -0.346_573_6 * 3, -1e-30, -86.999, -43.5]
+        points += (0..<4000).map { _ in -Float.random(in: 0...87, using: &random) }
+        points += (0..<4000).map { _ in -Float.random(in: 0...2, using: &random) }
+        var worst = 0.0
+        for start in stride(from: 0, to: points.count - 7, by: 8) {
+            let z = SIMD8<Float>(points[start..<(start + 8)])
+            let got = CheckConfidence.exp8(z)
+            for lane in 0..<8 {
+                let want = Foundation.exp(Double(z[lane]))
+                worst = max(worst, abs(Double(got[lane]) - want) / want)
+            }
+        }
+        #expect(worst < 4e-7, "worst relative error \(worst)")
     }
 
     func randomMask(width: Int, height: Int, seed: UInt64) -> Mask {
@@ -87,11 +166,12 @@ struct FastPathTests {
         }
     }
 
-    @Test("zones match their definition: screen rows, an edge band by 4-neighbour distance, corners, body")
-    func zones() {
+    @Test("zones match their definition: screen rows, an edge band by 4-neighbour distance, corners, body",
+          arguments: [0, 1, 3, 12, 70])  // 70: the band's steps along a row outgrow the 64-pixel row
+    func zones(edge: Int) {
         for seed in 1...5 {
             let mask = randomMask(width: 64, height: 80, seed: UInt64(seed) + 100)
-            let (width, height, edge) = (mask.width, mask.height, 3)
+            let (width, height) = (mask.width, mask.height)
             let got = FindDamages.zones(mask, background: 0, screen: 2, edgeWidth: edge, cornerFraction: 0.2)
             // Distance to the background or the outside of the photo, by breadth-first search.
             var distance = [Int](repeating: Int.max, count: width * height)
@@ -147,5 +227,11 @@ struct FastPathTests {
         #expect(FindDamages.winner([0, 1, 0, 5, 5]) == .body)
         #expect(FindDamages.winner([7, 0, 0, 0, 0]) == .body)
         #expect(FindDamages.counts(of: [0, 1, 1, 4, 200]) == [1, 2, 0, 1, 1])
+        // Four histograms over whole blocks of four and a tail: the same as counting one by one.
+        var random = Generator(state: 5)
+        let zones = (0..<1003).map { _ in UInt8.random(in: 0...6, using: &random) }
+        var expected = [Int](repeating: 0, count: 5)
+        for zone in zones { expected[zone <= 4 ? Int(zone) : 3] += 1 }
+        #expect(FindDamages.counts(of: zones) == expected)
     }
 }

@@ -87,15 +87,42 @@ public struct CheckConfidence: PipelineFunction {
 
     /// Mean over pixels of the softmax's entropy. With z = x - max(x) and S = sum(exp(z)),
     /// -sum(p log p) = log S - sum(exp(z) z) / S: one log per pixel instead of one per class.
+    /// Eight pixels at a time in Float with `exp8` (the logits are Float; each pixel's entropy is
+    /// within about 1e-6 of the Double computation), the tail and the sum in Double.
     static func meanEntropy(_ data: [Float], base: Int, channels: Int, plane: Int) -> Double {
         var total = 0.0
+        let lanes = 8, whole = channels > 0 ? plane - plane % lanes : 0
         data.withUnsafeBufferPointer { data in
-            for pixel in 0..<plane {
+            let logits = data.baseAddress! + base
+            var pixel = 0
+            let floor = SIMD8<Float>(repeating: -87)
+            while pixel < whole {
+                var peak = UnsafeRawPointer(logits + pixel).loadUnaligned(as: SIMD8<Float>.self)
+                for c in 1..<channels {
+                    let value = UnsafeRawPointer(logits + c * plane + pixel).loadUnaligned(as: SIMD8<Float>.self)
+                    peak = peak.replacing(with: value, where: value .> peak)
+                }
+                var sum = SIMD8<Float>(repeating: 0), weighted = SIMD8<Float>(repeating: 0)
+                for c in 0..<channels {
+                    // Below -87, exp(z) is under Float's smallest normal: clamping there (also for a
+                    // -inf logit, whose p is 0) keeps e * z finite and changes no sum.
+                    var z = UnsafeRawPointer(logits + c * plane + pixel).loadUnaligned(as: SIMD8<Float>.self) - peak
+                    z = z.replacing(with: floor, where: z .< floor)
+                    let e = exp8(z)
+                    sum += e
+                    weighted += e * z
+                }
+                for lane in 0..<lanes {
+                    total += Double(logf(sum[lane])) - Double(weighted[lane]) / Double(sum[lane])
+                }
+                pixel += lanes
+            }
+            for pixel in whole..<plane {
                 var peak = -Double.infinity
-                for c in 0..<channels { peak = max(peak, Double(data[base + c * plane + pixel])) }
+                for c in 0..<channels { peak = max(peak, Double(logits[c * plane + pixel])) }
                 var sum = 0.0, weighted = 0.0
                 for c in 0..<channels {
-                    let z = Double(data[base + c * plane + pixel]) - peak
+                    let z = Double(logits[c * plane + pixel]) - peak
                     let e = exp(z)
                     sum += e
                     if e > 0 { weighted += e * z }  // a -inf logit has p = 0 and adds nothing
@@ -104,5 +131,29 @@ public struct CheckConfidence: PipelineFunction {
             }
         }
         return total / Double(max(plane, 1))
+    }
+
+    /// exp(z) for z in [-87, 0], in eight lanes: 2^n exp(r) with n = round(z / ln 2) and
+    /// |r| <= ln 2 / 2, exp(r) by its Taylor series to r^6 (truncation under 2e-7 relative), 2^n
+    /// built from its exponent bits. Within 4e-7 relative of exp (tested). Written with plain
+    /// lane-wise arithmetic: `rounded` and a Float-to-Int32 vector conversion made it ten times
+    /// slower than a scalar exp.
+    @inline(__always)
+    static func exp8(_ z: SIMD8<Float>) -> SIMD8<Float> {
+        // Adding 1.5 * 2^23 rounds z / ln 2 to an integer n, to nearest even, and leaves n in the
+        // low bits of the sum.
+        let shifted = z * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
+        // ln 2 in two parts, the first exact in Float, so that r keeps its low bits.
+        let r = (z - n * 0.693_145_751_953_125) - n * 1.428_606_765_330_187e-6
+        var p = SIMD8<Float>(repeating: 1.0 / 720)
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let exponent = (unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+        return p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
     }
 }

@@ -28,17 +28,48 @@ enum Statistics {
     }
 
     /// Stats over the finite values; `nonfinite` counts NaNs and infinities.
+    ///
+    /// Blocks of 1024 values in eight Float lanes (each lane sums 128 values; the blocks' sums
+    /// add up in Double), which the compiler keeps in vector registers: the logits and the input
+    /// tensor were 2% of a job through one scalar loop. A block holding a NaN or an infinity goes
+    /// through the scalar loop instead, as does the tail.
     static func of(_ values: [Float]) -> (min: Double?, max: Double?, mean: Double?, nonfinite: Int) {
         var low = Float.infinity, high = -Float.infinity
         var sum = 0.0
         var finite = 0
         values.withUnsafeBufferPointer { buffer in
-            for value in buffer where value.isFinite {
-                low = Swift.min(low, value)
-                high = Swift.max(high, value)
-                sum += Double(value)
-                finite += 1
+            func scalar(_ range: Range<Int>) {
+                for value in buffer[range] where value.isFinite {
+                    low = Swift.min(low, value)
+                    high = Swift.max(high, value)
+                    sum += Double(value)
+                    finite += 1
+                }
             }
+            let block = 1024
+            var start = 0
+            while start + block <= buffer.count {
+                let base = UnsafeRawPointer(buffer.baseAddress! + start)
+                var blockLow = SIMD8<Float>(repeating: .infinity), blockHigh = -blockLow
+                var blockSum = SIMD8<Float>(repeating: 0), poison = SIMD8<Float>(repeating: 0)
+                for offset in stride(from: 0, to: block * 4, by: 32) {
+                    let value = base.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                    blockLow = blockLow.replacing(with: value, where: value .< blockLow)
+                    blockHigh = blockHigh.replacing(with: value, where: value .> blockHigh)
+                    blockSum += value
+                    poison += value - value  // stays 0 unless a value is NaN or infinite
+                }
+                if poison == SIMD8(repeating: 0) {
+                    low = Swift.min(low, blockLow.min())
+                    high = Swift.max(high, blockHigh.max())
+                    for lane in 0..<8 { sum += Double(blockSum[lane]) }
+                    finite += block
+                } else {
+                    scalar(start..<(start + block))
+                }
+                start += block
+            }
+            scalar(start..<buffer.count)
         }
         guard finite > 0 else { return (nil, nil, nil, values.count) }
         return (Double(low), Double(high), sum / Double(finite), values.count - finite)
