@@ -92,6 +92,33 @@ struct FastPathTests {
         #expect(got.pixels == expected)
     }
 
+    @Test("check_blur's Laplacian variance has the plain Double definition's bits, past a chunk of 2000 and at the extremes",
+          arguments: [(3, 3), (17, 9), (2003, 4), (4100, 3)])
+    func laplacianVariance(width: Int, height: Int) {
+        var random = Generator(state: UInt64(width))
+        for pattern in 0..<3 {
+            let pixels = (0..<(width * height)).map { i -> UInt8 in
+                switch pattern {
+                case 0: return UInt8.random(in: 0...255, using: &random)
+                case 1: return (i % width + i / width) % 2 == 0 ? 255 : 0  // every value is +-1020
+                default: return 200
+                }
+            }
+            var sum = 0.0, squares = 0.0
+            for y in 1..<(height - 1) {
+                for x in 1..<(width - 1) {
+                    let i = y * width + x
+                    let value = Double(Int(pixels[i - width]) + Int(pixels[i + width]) + Int(pixels[i - 1]) + Int(pixels[i + 1]) - 4 * Int(pixels[i]))
+                    sum += value
+                    squares += value * value
+                }
+            }
+            let count = Double((width - 2) * (height - 2)), mean = sum / count
+            let got = CheckBlur.laplacianVariance(Image(width: width, height: height, format: .gray8, pixels: pixels))
+            #expect(got.bitPattern == (squares / count - mean * mean).bitPattern, "pattern \(pattern)")
+        }
+    }
+
     @Test("check_confidence's entropy equals -sum(p log p) of the softmax, with -inf and huge logits",
           arguments: [(6, 500), (6, 8), (6, 7), (1, 19), (3, 64)])
     func entropy(channels: Int, plane: Int) {
