@@ -182,6 +182,10 @@ def main():
     for mode in ("linear", "nearest"):
         model(f"resize_{mode}_rows_past_a_block", [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode=mode)],
               [1, 2, 7, 5], None, [const("sizes", np.array([1, 2, 37, 9], np.int64))])
+    # The U-Nets' 2 x 2 stride-2 window (the executor's fast path), on odd sizes: the last row and
+    # column fall outside every window.
+    model("maxpool_2x2_stride2_odd", [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2])],
+          [2, 3, 7, 9], None)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,12 @@ struct LayoutTests {
         try Self.expectSameInEveryLayout(pooling, [[2, 16, 7, 9]])
     }
 
+    @Test("max pooling's 2 x 2 stride-2 fast path, on odd sizes")
+    func maxPooling2x2() throws {
+        let node = Self.node("MaxPool", ints: ["kernel_shape": [2, 2], "strides": [2, 2]])
+        try Self.expectSameInEveryLayout(try Pooling(node, kind: .max), [[2, 16, 7, 9]])
+    }
+
     @Test("resizing", arguments: ["linear", "nearest"])
     func resizing(_ mode: String) throws {
         // 5 rows to 37: the executor works in blocks of 16 output rows, the last one partial.
