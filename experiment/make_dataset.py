@@ -31,7 +31,10 @@ def render_one(args):
     rng = np.random.default_rng([seed, index])
     if renderer == "domain":
         height = 1440 if rng.random() < 0.5 else 1080
-        image, labels = domain.render(rng, domain.random_spec(rng), height=height, width=height // 2)
+        if rng.random() < domain.EMPTY_FRACTION:
+            image, labels = domain.render_empty(rng, height=height, width=height // 2)
+        else:
+            image, labels = domain.render(rng, domain.random_spec(rng), height=height, width=height // 2)
     else:
         image, labels = synth.render(rng, synth.random_spec(rng))
     return preprocess.resize_area(image, WIDTH, HEIGHT), preprocess.resize_nearest(labels, WIDTH, HEIGHT)

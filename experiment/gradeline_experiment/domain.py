@@ -18,6 +18,7 @@ not the look:
   layouts with flashes, cases, and glossy glass backs inside a frame line;
 - damage: spider-web and single-line cracks, shattered corners, hairline scratch clusters,
   straight and curved scratches, edge notches, corner breaks and exposed frame metal;
+- empty trays (4% of the photos), so that a photo with no phone has no phone in its mask;
 - lookalikes that are not damage, so that the model learns the difference: the bright rim of a
   bevel, outlines round camera bumps and lenses, antenna seams, logos and print, sharp
   reflections and dust on glass, and tinted glass.
@@ -40,6 +41,8 @@ from .synth import BACKGROUND, BODY, CHIP, CRACK, SCRATCH, SCREEN
 COMMON_COLOURS = [(22, 22, 26), (240, 240, 236), (196, 198, 202), (70, 72, 78), (214, 190, 150),
                   (36, 52, 92), (150, 24, 36), (226, 190, 196), (64, 96, 72), (120, 100, 160)]
 HELD_OUT_HUES = (160 / 360, 200 / 360)
+# The share of training photos that show the tray with no phone (render_empty).
+EMPTY_FRACTION = 0.04
 
 
 def _body_colour(rng) -> np.ndarray:
@@ -538,6 +541,22 @@ def render(rng: np.random.Generator, spec: synth.Spec, height: int = 1440, width
     shadow = ndimage.gaussian_filter(shadow, rng.uniform(2, 12) * scale)
     image *= (1 - rng.uniform(0.1, 0.45) * shadow)[..., None]
     image[phone] = canvas[vi, ui][phone]
+    return _camera(rng, image, ox, oy, scale), out_labels
+
+
+def render_empty(rng: np.random.Generator, height: int = 1440, width: int = 720):
+    """The tray with no phone on it, through the same light, lens and sensor: every pixel is
+    background. Every other training photo has a phone, and a model that never saw an empty
+    tray finds a phone in one (run 6 called a third of a textured empty tray body)."""
+    oy, ox = np.mgrid[0:height, 0:width].astype(np.float32)
+    image = _tray(rng, height, width, _body_colour(rng))
+    return _camera(rng, image, ox, oy, height / 1440), np.zeros((height, width), np.uint8)
+
+
+def _camera(rng, image, ox, oy, scale):
+    """Light (a ramp, vignetting, exposure and colour balance), lens blur, motion blur, sensor
+    noise and JPEG, over the float photo: returns uint8 H x W x 3."""
+    height, width = image.shape[:2]
     light = 1 + rng.uniform(-0.25, 0.25) * (ox / width - 0.5) + rng.uniform(-0.25, 0.25) * (oy / height - 0.5)
     vignette = rng.uniform(0, 0.35) * (((ox / width - 0.5) ** 2 + (oy / height - 0.5) ** 2) / 0.5)
     light = (light - vignette) * rng.uniform(0.75, 1.2)
@@ -552,7 +571,7 @@ def render(rng: np.random.Generator, spec: synth.Spec, height: int = 1440, width
     image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
     if rng.random() < 0.7:
         image = _jpeg(image, int(rng.integers(60, 96)))
-    return image, out_labels
+    return image
 
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
