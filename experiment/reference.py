@@ -278,7 +278,11 @@ def f_check_confidence(p, i, ctx):
         e = np.exp(x - x.max(axis=0, keepdims=True))
         prob = e / e.sum(axis=0, keepdims=True)
         entropy = float(-(np.where(prob > 0, prob * np.log(np.where(prob > 0, prob, 1)), 0)).sum(axis=0).mean())
-        if entropy > maximum:
+        if not np.isfinite(entropy):
+            reasons.append({"code": "low_confidence", "side": side,
+                            "detail": "the model's output holds values that are not finite numbers (NaN or infinity); "
+                                      "the model or its runtime is faulty"})
+        elif entropy > maximum:
             reasons.append({"code": "low_confidence", "side": side,
                             "detail": f"the model's mean per-pixel entropy is {number(entropy)} nats; the limit is {maximum}"})
     if reasons:

@@ -106,5 +106,23 @@ struct CheckerTests {
         #expect(uniform.map(\.code) == ["low_confidence"])
         #expect(uniform.first?.detail.hasPrefix("the model's mean per-pixel entropy is 1.099 nats") == true)  // ln 3
         #expect(try run([10, 0, 0, 10, 0, 0]).isEmpty)
+        // A faulty model: one NaN or infinite logit, in the first class or a later one, in the
+        // vector lanes or the tail. Without a guard the entropy is NaN and the photo passes.
+        for bad in [Float.nan, .infinity] {
+            for index in [0, 3] {
+                var logits: [Float] = [10, 0, 0, 10, 0, 0]
+                logits[index] = bad
+                let reasons = try run(logits)
+                #expect(reasons.map(\.code) == ["low_confidence"], "\(bad) at \(index)")
+                #expect(reasons.first?.detail.contains("not finite numbers") == true)
+            }
+            var wide = [Float](repeating: 0, count: 3 * 16)
+            for pixel in 0..<16 { wide[pixel] = 10 }
+            wide[16 + 5] = bad  // class 1, pixel 5: inside the first eight lanes
+            let reasons = try reasons("check_confidence", {
+                $0[ArtifactKey<Tensor>("logits")] = Tensor(shape: [1, 3, 2, 8], data: wide, sides: [.front])
+            }, provided: ["logits": Tensor.self])
+            #expect(reasons.map(\.code) == ["low_confidence"], "\(bad) in the lanes")
+        }
     }
 }

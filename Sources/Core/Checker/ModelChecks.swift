@@ -77,7 +77,12 @@ public struct CheckConfidence: PipelineFunction {
         var reasons: [Reason] = []
         for (n, side) in logits.sides.enumerated() {
             let entropy = Self.meanEntropy(logits.data, base: n * channels * plane, channels: channels, plane: plane)
-            if entropy > maxEntropy {
+            if !entropy.isFinite {
+                // A NaN or an infinite logit makes the entropy NaN, and NaN > limit is false: the
+                // photo would pass with a mask made from nonsense.
+                reasons.append(Reason(code: "low_confidence", side: side,
+                                      detail: "the model's output holds values that are not finite numbers (NaN or infinity); the model or its runtime is faulty"))
+            } else if entropy > maxEntropy {
                 reasons.append(Reason(code: "low_confidence", side: side,
                                       detail: "the model's mean per-pixel entropy is \(Reason.number(entropy)) nats; the limit is \(maxEntropy); the photo may not show a phone as the kiosk expects"))
             }
