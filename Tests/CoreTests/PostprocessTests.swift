@@ -18,7 +18,7 @@ struct PostprocessTests {
         return Mask(width: width, height: height, labels: labels, classes: classes)
     }
 
-    func run(_ mask: Mask, params: String = "{min_area_px: 2, edge_px: 2}") throws -> [Damage] {
+    func run(_ mask: Mask, side: Side = .front, params: String = "{min_area_px: 2, edge_px: 2}") throws -> [Damage] {
         let config = try PipelineConfig.parse(yaml: """
             main: [p]
             pipelines:
@@ -26,7 +26,7 @@ struct PostprocessTests {
                 - find_damages: \(params)
             """, file: "t.yaml", provided: ["photo_mask": Sided<Mask>.self])
         var request = Fixtures.request([])
-        request[ArtifactKey<Sided<Mask>>("photo_mask")] = Sided([(.front, mask)])
+        request[ArtifactKey<Sided<Mask>>("photo_mask")] = Sided([(side, mask)])
         #expect(config.run(&request) == .graded)
         return try request.require(.damages).items
     }
@@ -53,6 +53,29 @@ struct PostprocessTests {
         for y in 13..<16 { mask.labels[y * mask.width + 1] = 5 }  // a chip on the left side, mid-height
         let damages = try run(mask)
         #expect(damages.contains { $0.type == "chip" && $0.zone == "edge" && $0.bbox == BoundingBox(x: 1, y: 13, width: 1, height: 3) })
+    }
+
+    @Test("a back has no screen zone unless screen_sides names it: a crack where the model saw glass is on the body")
+    func screenSides() throws {
+        let back = try run(Self.phone(), side: .back)
+        #expect(back.first { $0.type == "crack" }?.zone == "body")
+        #expect(back.allSatisfy { $0.side == .back })
+        let named = try run(Self.phone(), side: .back, params: "{min_area_px: 2, edge_px: 2, screen_sides: [front, back]}")
+        #expect(named.first { $0.type == "crack" }?.zone == "screen")
+        let none = try run(Self.phone(), params: "{min_area_px: 2, edge_px: 2, screen_sides: []}")
+        #expect(none.first { $0.type == "crack" }?.zone == "body")
+    }
+
+    @Test("screen_sides names only sides")
+    func screenSidesChecked() throws {
+        #expect {
+            try PipelineConfig.parse(yaml: """
+                main: [p]
+                pipelines:
+                  p:
+                    - find_damages: {screen_sides: [front, rear]}
+                """, file: "t.yaml", provided: ["photo_mask": Sided<Mask>.self])
+        } throws: { "\($0)".contains("screen_sides") && "\($0)".contains("'rear' is not a side") }
     }
 
     @Test("the minimum area and severity thresholds are params")

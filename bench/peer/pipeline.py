@@ -322,9 +322,10 @@ class Pipeline:
         corner_fraction = p.get("corner_fraction", 0.15)
         moderate, severe = p.get("moderate_ratio", 0.002), p.get("severe_ratio", 0.01)
         background, screen = self.classes.index("background"), self.classes.index("screen")
+        screen_sides = p.get("screen_sides", ["front"])
         found = []
         for side, labels in photo_masks.items():
-            zone = zones(labels, background, screen, edge_px, corner_fraction)
+            zone = zones(labels, background, screen if side in screen_sides else None, edge_px, corner_fraction)
             zone_area = np.bincount(zone.ravel(), minlength=5)
             for name in p.get("damage_classes", ["crack", "scratch", "chip"]):
                 if name not in self.classes:
@@ -398,7 +399,7 @@ def mean_entropy(logits):
 
 def zones(labels, background, screen, edge_px, corner_fraction):
     """Each pixel's zone (0 outside the device), as FindDamages.zones defines them: the screen
-    span of each row; the edge band (within edge_px 4-neighbour steps of the background, the
+    span of each row (none when `screen` is None: a side without a screen); the edge band (within edge_px 4-neighbour steps of the background, the
     outside of the photo counting as background), corner where it is near a corner of the
     device's box; body elsewhere on the device."""
     height, width = labels.shape
@@ -423,7 +424,7 @@ def zones(labels, background, screen, edge_px, corner_fraction):
     x, y = np.arange(width), np.arange(height)
     near_x = (x - left <= reach) | (right - x <= reach)
     near_y = (y - top <= reach) | (bottom - y <= reach)
-    is_screen = labels == screen
+    is_screen = labels == screen if screen is not None else np.zeros_like(device)
     has_screen = is_screen.any(axis=1)
     first = np.where(has_screen, is_screen.argmax(axis=1), width)
     last = np.where(has_screen, width - 1 - is_screen[:, ::-1].argmax(axis=1), -1)

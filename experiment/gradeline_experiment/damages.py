@@ -70,8 +70,9 @@ def components(member: np.ndarray):
     return found
 
 
-def zones(labels: np.ndarray, background: int, screen: int, edge_px: int, corner_fraction: float) -> np.ndarray:
-    """The zone of every pixel (ZONE_*), as FindDamages.zones computes it."""
+def zones(labels: np.ndarray, background: int, screen, edge_px: int, corner_fraction: float) -> np.ndarray:
+    """The zone of every pixel (ZONE_*), as FindDamages.zones computes it. `screen` is None on a
+    side without a screen: its screen pixels are body."""
     height, width = labels.shape
     device = labels != background
     out = np.zeros((height, width), np.uint8)
@@ -97,7 +98,7 @@ def zones(labels: np.ndarray, background: int, screen: int, edge_px: int, corner
     rows = np.arange(height)
     near_y = (rows - min_y <= reach) | (max_y - rows <= reach)
     corner = near_y[:, None] & near_x[None, :]
-    is_screen = labels == screen
+    is_screen = labels == screen if screen is not None else np.zeros_like(device)
     has_screen = is_screen.any(axis=1)
     first = np.where(has_screen, is_screen.argmax(axis=1), width)
     last = np.where(has_screen, width - 1 - is_screen[:, ::-1].argmax(axis=1), -1)
@@ -110,14 +111,16 @@ def zones(labels: np.ndarray, background: int, screen: int, edge_px: int, corner
 
 
 def find_damages(masks, classes, damage_classes, min_area_px=30, edge_px=12, corner_fraction=0.15,
-                 moderate_ratio=0.002, severe_ratio=0.01):
+                 moderate_ratio=0.002, severe_ratio=0.01, screen_sides=("front",)):
     """Damages of all sides, in the worker's order (side, damage class, first pixel), and the
-    zone masks by side. `masks` maps side to an HxW uint8 label array, in side order."""
+    zone masks by side. `masks` maps side to an HxW uint8 label array, in side order. Only the
+    sides in `screen_sides` have a screen zone."""
     found, zone_masks = [], {}
     for side, labels in masks.items():
         if "background" not in classes or "screen" not in classes:
             raise ValueError(f"the mask's classes {classes} lack 'background' or 'screen'")
-        zone = zones(labels, classes.index("background"), classes.index("screen"), edge_px, corner_fraction)
+        screen = classes.index("screen") if side in screen_sides else None
+        zone = zones(labels, classes.index("background"), screen, edge_px, corner_fraction)
         zone_masks[side] = zone
         zone_area = np.bincount(zone.ravel(), minlength=5)
         for name in damage_classes:

@@ -3,7 +3,9 @@
 /// Damages are 8-connected components of each damage class, at least `min_area_px` pixels.
 /// Zones come from the model's own classes, not from fixed coordinates:
 /// - **screen**: each row's span from its leftmost to its rightmost screen pixel, so that damage
-///   on the screen (which the mask labels as damage, not screen) still counts as screen;
+///   on the screen (which the mask labels as damage, not screen) still counts as screen. Only on
+///   the sides in `screen_sides` (default: the front); elsewhere screen pixels count as body, since
+///   a glass back that the model calls screen in places must not make a back crack a screen crack;
 /// - **edge**: the rest of the device within `edge_px` of the background (4-neighbour steps);
 /// - **corner**: the part of the edge band near a corner of the device's bounding box (within
 ///   `corner_fraction` of the box's shorter side, on both axes);
@@ -25,6 +27,8 @@ public struct FindDamages: PipelineFunction {
     let moderateRatio: Double
     let severeRatio: Double
     let cornerFraction: Double
+    /// The sides that have a screen.
+    let screenSides: Set<Side>
 
     public init(configuring step: inout StepBuilder) {
         input = step.input("mask", Sided<Mask>.self, default: "photo_mask")
@@ -36,6 +40,11 @@ public struct FindDamages: PipelineFunction {
         moderateRatio = step.params.double("moderate_ratio", default: 0.002, in: 0...1)
         severeRatio = step.params.double("severe_ratio", default: 0.01, in: 0...1)
         cornerFraction = step.params.double("corner_fraction", default: 0.15, in: 0...0.5)
+        let sides = step.params.strings("screen_sides", default: [Side.front.rawValue])
+        screenSides = Set(sides.compactMap(Side.init(rawValue:)))
+        if let unknown = sides.first(where: { Side(rawValue: $0) == nil }) {
+            step.params.reject("screen_sides", "'\(unknown)' is not a side; the sides are \(Side.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         if moderateRatio > severeRatio {
             step.params.reject("moderate_ratio", "must not be above severe_ratio (\(severeRatio))")
         }
@@ -54,7 +63,8 @@ public struct FindDamages: PipelineFunction {
                   let screen = mask.classes.firstIndex(of: "screen") else {
                 throw PipelineError(.invalidInput, "the mask's classes \(mask.classes) lack 'background' or 'screen'", side: side)
             }
-            let zones = Self.zones(mask, background: UInt8(background), screen: UInt8(screen), edgeWidth: edgeWidth,
+            let zones = Self.zones(mask, background: UInt8(background),
+                                   screen: screenSides.contains(side) ? UInt8(screen) : nil, edgeWidth: edgeWidth,
                                    cornerFraction: cornerFraction)
             zoneMasks[side] = Mask(width: mask.width, height: mask.height, labels: zones, classes: Self.zoneClasses)
             // Per-pixel counts go into arrays indexed by Zone.rawValue: a dictionary here costs a
@@ -116,7 +126,7 @@ public struct FindDamages: PipelineFunction {
     }
 
     /// The zone of every pixel.
-    static func zones(_ mask: Mask, background: UInt8, screen: UInt8, edgeWidth: Int,
+    static func zones(_ mask: Mask, background: UInt8, screen: UInt8?, edgeWidth: Int,
                       cornerFraction: Double = 0.15) -> [UInt8] {
         let (width, height) = (mask.width, mask.height)
         var zones = [UInt8](repeating: Zone.none.rawValue, count: width * height)
@@ -192,7 +202,8 @@ public struct FindDamages: PipelineFunction {
                 zones.withUnsafeMutableBufferPointer { zones in
                     for y in 0..<height {
                         let row = y &* width
-                        let (first, last) = span(labels, row: row, width: width) { $0 == screen }
+                        let (first, last) = screen.map { screen in span(labels, row: row, width: width) { $0 == screen } }
+                            ?? (width, -1)
                         for x in 0..<width {
                             let i = row &+ x
                             guard labels[i] != background else { continue }
