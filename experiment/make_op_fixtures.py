@@ -186,6 +186,34 @@ def main():
     # column fall outside every window.
     model("maxpool_2x2_stride2_odd", [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2])],
           [2, 3, 7, 9], None)
+    # MobileNetV2's ReLU6 (Clip 0..6) after a 3x3, a depthwise and a pointwise Conv, which the
+    # executor folds into each convolution; 16 and 32 channels, so that oneDNN's blocked kernels
+    # run them. The shared one below has its bounds as attributes (opset 10).
+    model("conv_clip_relu6_chain", [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Clip", ["c1", "lo", "hi"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], group=32),
+        helper.make_node("Clip", ["c2", "lo", "hi"], ["r2"]),
+        helper.make_node("Conv", ["r2", "w3"], ["c3"]),
+        helper.make_node("Clip", ["c3", "lo2", ""], ["y"])], [2, 16, 11, 9], None,
+        [const("w1", weights(32, 16, 3, 3)), const("b1", weights(32)), const("w2", weights(32, 1, 3, 3)),
+         const("b2", weights(32)), const("w3", weights(16, 32, 1, 1)), const("lo", np.float32(0)),
+         const("hi", np.float32(6)), const("lo2", np.float32(-1.5))])
+    # MobileNetV2's inverted residual at 24 channels, which fill no 16-channel block: oneDNN plans
+    # the 1x1 convolutions in NHWC, and the depthwise one (stride 2, odd sizes) then runs in NHWC.
+    model("inverted_residual_nhwc", [
+        helper.make_node("Conv", ["x", "e"], ["c1"]),
+        helper.make_node("Clip", ["c1", "lo", "hi"], ["r1"]),
+        helper.make_node("Conv", ["r1", "d", "db"], ["c2"], pads=[1, 1, 1, 1], strides=[2, 2], group=48),
+        helper.make_node("Clip", ["c2", "lo", "hi"], ["r2"]),
+        helper.make_node("Conv", ["r2", "p"], ["y"])], [2, 24, 13, 11], None,
+        [const("e", weights(48, 24, 1, 1)), const("d", weights(48, 1, 3, 3)), const("db", weights(48)),
+         const("p", weights(24, 48, 1, 1)), const("lo", np.float32(0)), const("hi", np.float32(6))])
+    # A Clip whose convolution is also read by an Add cannot be folded: the Add needs the raw values.
+    model("conv_clip_shared", [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Clip", ["c"], ["r"], min=-1.0, max=2.0),
+        helper.make_node("Add", ["r", "c"], ["y"])], [1, 16, 6, 7], None, [const("w", weights(16, 16, 3, 3))], opset=10)
 
 
 if __name__ == "__main__":

@@ -130,10 +130,12 @@ cdnnl_conv *cdnnl_conv_create(const cdnnl_conv_geometry *g, cdnnl_format src, cd
     TRY(dnnl_primitive_attr_create(&attr), "attributes");
     /* The caller gives each run its own scratchpad, so concurrent runs never share one. */
     TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode");
-    if (g->accumulate || g->relu) {
+    if (g->accumulate || g->relu || g->clip) {
         TRY(dnnl_post_ops_create(&post_ops), "post-ops");
         if (g->accumulate) TRY(dnnl_post_ops_append_sum(post_ops, 1.0f), "sum post-op");
         if (g->relu) TRY(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f), "Relu post-op");
+        if (g->clip)
+            TRY(dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_clip_v2, g->clip_low, g->clip_high), "Clip post-op");
         TRY(dnnl_primitive_attr_set_post_ops(attr, post_ops), "post-ops");
     }
     TRY(describe(conv, g, src, dst, attr), g->transposed ? "transposed convolution descriptor" : "convolution descriptor");

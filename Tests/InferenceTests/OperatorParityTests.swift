@@ -18,7 +18,7 @@ enum OpFixtures {
 struct OperatorParityTests {
     @Test("every op fixture is present")
     func fixturesPresent() {
-        #expect(OpFixtures.names.count >= 43, "found \(OpFixtures.names)")
+        #expect(OpFixtures.names.count >= 53, "found \(OpFixtures.names)")
     }
 
     /// At 1 and 2 threads (and 0, which counts as 1), with convolutions on oneDNN and on the
@@ -37,6 +37,31 @@ struct OperatorParityTests {
                 #expect(worst <= 1e-5, "\(name), \(threads) threads, oneDNN \(useOneDNN): max abs difference \(worst)")
             }
         }
+    }
+
+    @Test("a Clip after a Conv folds into it when nothing else reads the Conv; otherwise it stays")
+    func clipFolds() throws {
+        func folded(_ name: String) throws -> (clips: Int, bounds: [ClosedRange<Float>]) {
+            let model = try InferenceModel(contentsOf: OpFixtures.folder.appendingPathComponent(name + ".onnx").path)
+            let clips = model.steps.filter { ($0.op as? Activation).map { if case .clip = $0.function { true } else { false } } ?? false }
+            return (clips.count, model.steps.compactMap { ($0.op as? Convolution)?.fusedClip })
+        }
+        let chain = try folded("conv_clip_relu6_chain")
+        #expect(chain.clips == 0)
+        #expect(chain.bounds == [0...6, 0...6, -1.5...Float.greatestFiniteMagnitude])
+        let shared = try folded("conv_clip_shared")
+        #expect(shared.clips == 1)
+        #expect(shared.bounds.isEmpty)
+    }
+
+    @Test("a depthwise convolution fed NHWC runs in NHWC: no conversion on either side of it")
+    func depthwiseKeepsNHWC() throws {
+        let model = try InferenceModel(contentsOf: OpFixtures.folder.appendingPathComponent("inverted_residual_nhwc.onnx").path)
+        let plan = try model.plan(for: .init(shapes: [[2, 24, 13, 11]], threads: 1))
+        let depthwise = try #require(plan.steps.first { ($0.step.op as? Convolution)?.group == 48 })
+        #expect(depthwise.inputs[0].2 == .nhwc && depthwise.output.2 == .nhwc,
+                "the depthwise step reads \(depthwise.inputs[0].2) and writes \(depthwise.output.2)")
+        #expect(plan.steps.filter { $0.step.op is LayoutConversion }.count <= 2, "only the graph's input and output convert")
     }
 
     @Test("an unsupported op is a load error naming the node and the op")

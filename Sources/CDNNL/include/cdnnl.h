@@ -42,6 +42,9 @@ typedef struct {
     int accumulate;
     /// Apply Relu to the result.
     int relu;
+    /// Clamp the result to [clip_low, clip_high] (a Clip folded in, such as ReLU6), after any Relu.
+    int clip;
+    float clip_low, clip_high;
 } cdnnl_conv_geometry;
 
 typedef struct cdnnl_conv cdnnl_conv;

@@ -14,6 +14,8 @@ struct Convolution: Operator {
     let label: String
     /// Set when the Relu that follows was folded into this convolution's last pass.
     var fusedRelu = false
+    /// The bounds of a Clip that follows (ReLU6 is Clip(0, 6)) when it was folded in the same way.
+    var fusedClip: ClosedRange<Float>?
     /// Set when the result adds to what the output holds (a part of a ConcatConvolution).
     private(set) var accumulates = false
     private(set) var oneDNN: DNNLKernel
@@ -92,6 +94,7 @@ struct Convolution: Operator {
         part.bias = first ? bias : nil
         part.accumulates = !first
         part.fusedRelu = last && fusedRelu
+        part.fusedClip = last ? fusedClip : nil
         part.oneDNN = DNNLKernel(enabled: oneDNN.enabled)
         return part
     }
@@ -106,7 +109,8 @@ struct Convolution: Operator {
             dilation_h: Int32(window.dilations.0), dilation_w: Int32(window.dilations.1),
             pad_top: Int32(pads.0), pad_left: Int32(pads.1), pad_bottom: Int32(pads.2), pad_right: Int32(pads.3),
             groups: Int32(group), transposed: 0, has_bias: bias == nil ? 0 : 1,
-            winograd: 0, accumulate: accumulates ? 1 : 0, relu: fusedRelu ? 1 : 0)
+            winograd: 0, accumulate: accumulates ? 1 : 0, relu: fusedRelu ? 1 : 0,
+            clip: fusedClip == nil ? 0 : 1, clip_low: fusedClip?.lowerBound ?? 0, clip_high: fusedClip?.upperBound ?? 0)
     }
 
     /// im2col and OpenBLAS SGEMM, on row-major tensors: the path when oneDNN cannot run a shape.
@@ -142,11 +146,14 @@ struct Convolution: Operator {
                                     Int32(k), 1, a, Int32(k), b, Int32(rows * outW), 0, target + row * outW, Int32(plane))
                         row += rows
                     }
-                    // Bias and the fused Relu in one pass over the output.
-                    for c in 0..<outPerGroup where bias != nil || fusedRelu {
+                    // Bias and the fused Relu or Clip in one pass over the output.
+                    for c in 0..<outPerGroup where bias != nil || fusedRelu || fusedClip != nil {
                         let value = bias?[g * outPerGroup + c] ?? 0
                         let base = target + c * plane
-                        if fusedRelu {
+                        if let clip = fusedClip {
+                            let low = fusedRelu ? max(clip.lowerBound, 0) : clip.lowerBound
+                            for i in 0..<plane { base[i] = min(max(base[i] + value, low), clip.upperBound) }
+                        } else if fusedRelu {
                             for i in 0..<plane { base[i] = max(base[i] + value, 0) }
                         } else {
                             for i in 0..<plane { base[i] += value }
@@ -246,7 +253,7 @@ struct DNNLKernel: Sendable {
             batch: 1, in_channels: 64, in_h: 16, in_w: 16, out_channels: 64, out_h: 16, out_w: 16,
             kernel_h: 3, kernel_w: 3, stride_h: 1, stride_w: 1, dilation_h: 1, dilation_w: 1,
             pad_top: 1, pad_left: 1, pad_bottom: 1, pad_right: 1, groups: 1, transposed: 0, has_bias: 0,
-            winograd: 1, accumulate: 0, relu: 0)
+            winograd: 1, accumulate: 0, relu: 0, clip: 0, clip_low: 0, clip_high: 0)
         var message = [CChar](repeating: 0, count: 256)
         guard let plan = cdnnl_conv_create(&probe, CDNNL_ANY, CDNNL_ANY, &message, message.count).flatMap(DNNLPlan.init),
               case .blocked(let block) = plan.layouts.output else { return nil }
@@ -443,7 +450,7 @@ struct TransposedConvolution: Operator {
             pad_top: Int32(pads.0), pad_left: Int32(pads.1),
             pad_bottom: Int32(pads.2 - outputPadding.0), pad_right: Int32(pads.3 - outputPadding.1),
             groups: Int32(group), transposed: 1, has_bias: bias == nil ? 0 : 1,
-            winograd: 0, accumulate: 0, relu: 0)
+            winograd: 0, accumulate: 0, relu: 0, clip: 0, clip_low: 0, clip_high: 0)
     }
 
     /// SGEMM and col2im on row-major tensors.
