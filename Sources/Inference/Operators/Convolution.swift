@@ -55,7 +55,17 @@ struct Convolution: Operator {
 
     /// The layouts oneDNN runs this shape fastest on, or row-major for the SGEMM path.
     func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
-        oneDNN.layouts(geometry(shapes[0]))
+        let geometry = geometry(shapes[0])
+        // A depthwise convolution takes an NHWC input as it comes when oneDNN runs it in NHWC.
+        // MobileNet's blocks alternate 1x1 convolutions, which oneDNN plans in NHWC when a
+        // channel count fills no block, with depthwise ones, which were planned blocked: the
+        // two conversions round each depthwise step cost more than the step (bench/zoo's
+        // mobilenetv2). Only depthwise ones, so that no other model's plan changes.
+        if offered[0] == .nhwc && group > 1 && group == outChannels && inChannelsPerGroup == 1,
+           let layouts = oneDNN.choose(geometry, exactly: .nhwc, dst: .nhwc) {
+            return layouts
+        }
+        return oneDNN.layouts(geometry)
     }
 
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
@@ -306,6 +316,14 @@ struct DNNLKernel: Sendable {
             return keep(plan, geometry)
         }
         return nil
+    }
+
+    /// Chooses and keeps the plan reading `src` and writing `dst`, when oneDNN has one that is
+    /// not its reference kernel.
+    func choose(_ geometry: cdnnl_conv_geometry, exactly src: TensorLayout, dst: TensorLayout) -> StepLayouts? {
+        guard enabled, let plan = make(geometry, src: src, dst: dst), !plan.implementation.hasPrefix("ref"),
+              plan.layouts.inputs[0] == src, plan.layouts.output == dst else { return nil }
+        return keep(plan, geometry)
     }
 
     private func keep(_ plan: DNNLPlan, _ geometry: cdnnl_conv_geometry) -> StepLayouts {
