@@ -36,10 +36,10 @@ struct LayoutTests {
         try Self.expectSameInEveryLayout(pooling, [[2, 16, 7, 9]])
     }
 
-    @Test("max pooling's 2 x 2 stride-2 fast path, on odd sizes")
-    func maxPooling2x2() throws {
-        let node = Self.node("MaxPool", ints: ["kernel_shape": [2, 2], "strides": [2, 2]])
-        try Self.expectSameInEveryLayout(try Pooling(node, kind: .max), [[2, 16, 7, 9]])
+    @Test("pooling's 2 x 2 stride-2 fast path, on odd sizes", arguments: [Pooling.Kind.max, .average])
+    func pooling2x2(_ kind: Pooling.Kind) throws {
+        let node = Self.node(kind == .max ? "MaxPool" : "AveragePool", ints: ["kernel_shape": [2, 2], "strides": [2, 2]])
+        try Self.expectSameInEveryLayout(try Pooling(node, kind: kind), [[2, 16, 7, 9]])
     }
 
     @Test("resizing", arguments: ["linear", "nearest"])
