@@ -214,7 +214,22 @@ def main():
         helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
         helper.make_node("Clip", ["c"], ["r"], min=-1.0, max=2.0),
         helper.make_node("Add", ["r", "c"], ["y"])], [1, 16, 6, 7], None, [const("w", weights(16, 16, 3, 3))], opset=10)
-
+    # AveragePool's 2 x 2 stride-2 fast path on odd sizes, and a 3 x 3 stride-2 one with ceil_mode,
+    # where the last windows run past the pads (the general loop's tap ranges).
+    model("averagepool_2x2_stride2_odd", [helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[2, 2],
+                                                           strides=[2, 2])], [2, 3, 7, 9], None)
+    model("averagepool_3x3_ceil_past_pads", [helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 3],
+                                                              strides=[2, 2], pads=[1, 0, 0, 1], ceil_mode=1)],
+          [1, 2, 8, 7], None)
+    # A single value added and multiplied between two blocked convolutions (FPN's sum() starts at
+    # 0): it takes the tensor's layout, with no conversion.
+    model("conv_add_mul_scalar", [
+        helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Add", ["c", "k0"], ["a"]),
+        helper.make_node("Mul", ["k1", "a"], ["m"]),
+        helper.make_node("Conv", ["m", "w2"], ["y"])], [1, 16, 6, 7], None,
+        [const("w1", weights(16, 16, 3, 3)), const("k0", np.float32(0.25)), const("k1", np.array([-0.5], np.float32)),
+         const("w2", weights(16, 16, 1, 1) * 0.1)])
 
 if __name__ == "__main__":
     main()

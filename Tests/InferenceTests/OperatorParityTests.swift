@@ -18,7 +18,7 @@ enum OpFixtures {
 struct OperatorParityTests {
     @Test("every op fixture is present")
     func fixturesPresent() {
-        #expect(OpFixtures.names.count >= 53, "found \(OpFixtures.names)")
+        #expect(OpFixtures.names.count >= 56, "found \(OpFixtures.names)")
     }
 
     /// At 1 and 2 threads (and 0, which counts as 1), with convolutions on oneDNN and on the
@@ -61,6 +61,16 @@ struct OperatorParityTests {
         let depthwise = try #require(plan.steps.first { ($0.step.op as? Convolution)?.group == 48 })
         #expect(depthwise.inputs[0].2 == .nhwc && depthwise.output.2 == .nhwc,
                 "the depthwise step reads \(depthwise.inputs[0].2) and writes \(depthwise.output.2)")
+        #expect(plan.steps.filter { $0.step.op is LayoutConversion }.count <= 2, "only the graph's input and output convert")
+    }
+
+    @Test("Add and Mul with a single value keep the tensor's layout: no conversion between the convolutions")
+    func scalarKeepsLayout() throws {
+        let model = try InferenceModel(contentsOf: OpFixtures.folder.appendingPathComponent("conv_add_mul_scalar.onnx").path)
+        let plan = try model.plan(for: .init(shapes: [[1, 16, 6, 7]], threads: 1))
+        let binaries = plan.steps.filter { $0.step.op is Binary }
+        #expect(binaries.count == 2)
+        #expect(binaries.allSatisfy { $0.output.2 != .rowMajor }, "\(binaries.map(\.output.2))")
         #expect(plan.steps.filter { $0.step.op is LayoutConversion }.count <= 2, "only the graph's input and output convert")
     }
 

@@ -75,8 +75,24 @@ struct Binary: Operator {
     /// Two inputs of one shape pair up value by value in any layout, as long as it is the same
     /// one; broadcasting needs row-major order.
     func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
-        guard shapes[0] == shapes[1] else { return .rowMajor(2) }
-        return StepLayouts(inputs: [offered[0], offered[0]], output: offered[0])
+        if shapes[0] == shapes[1] { return StepLayouts(inputs: [offered[0], offered[0]], output: offered[0]) }
+        // One value meets every element alike, in any layout (FPN's `sum(levels)` adds a 0 first;
+        // in row-major order it cost two layout conversions).
+        if let (tensor, _) = Self.scalarOperand(shapes) {
+            var inputs = [TensorLayout.rowMajor, .rowMajor]
+            inputs[tensor] = offered[tensor]
+            return StepLayouts(inputs: inputs, output: offered[tensor])
+        }
+        return .rowMajor(2)
+    }
+
+    /// (the tensor's input index, the single value's input index) when one input holds one
+    /// value and the output has the other's shape.
+    static func scalarOperand(_ shapes: [[Int]]) -> (Int, Int)? {
+        for single in [1, 0] where shapes[single].reduce(1, *) == 1 && shapes[single].count <= shapes[1 - single].count {
+            return (1 - single, single)
+        }
+        return nil
     }
 
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
@@ -84,6 +100,17 @@ struct Binary: Operator {
         let a = inputs[0].pointer, b = inputs[1].pointer, y = output.pointer
         if inputs[0].count == count && inputs[1].count == count {
             for i in 0..<count { y[i] = kind == .add ? a[i] + b[i] : a[i] * b[i] }
+            return
+        }
+        if let (tensor, single) = Self.scalarOperand(inputs.map(\.shape)) {
+            // Addition and multiplication commute in IEEE arithmetic, so the order of the
+            // operands does not change a bit.
+            let x = inputs[tensor].pointer, value = inputs[single].pointer[0]
+            if kind == .add {
+                for i in 0..<count { y[i] = x[i] + value }
+            } else {
+                for i in 0..<count { y[i] = x[i] * value }
+            }
             return
         }
         let sa = Broadcast.strides(of: inputs[0].shape, rank: shape.count)
