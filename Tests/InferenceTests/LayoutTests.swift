@@ -56,6 +56,13 @@ struct LayoutTests {
         try Self.expectSameInEveryLayout(concat, [[2, 16, 3, 4], [2, 32, 3, 4]])
     }
 
+    @Test("a Pad with no pads (PyTorch's before nn.AvgPool2d) copies in any layout")
+    func zeroPad() throws {
+        let pads = ConstantValue.int(shape: [8], values: [Int64](repeating: 0, count: 8))
+        let node = Self.node("Pad", inputs: ["x", "pads"], constants: ["pads": pads])
+        try Self.expectSameInEveryLayout(try Pad(node), [[2, 16, 5, 6]])
+    }
+
     @Test("activations and same-shape Add")
     func elementwise() throws {
         try Self.expectSameInEveryLayout(try Activation(Self.node("LeakyRelu"), .leakyRelu(0.1)), [[2, 16, 3, 4]])

@@ -171,6 +171,12 @@ struct Pad: Operator {
         return shape
     }
 
+    /// Pads are placed in row-major order; no pads at all (PyTorch puts such a Pad before
+    /// `nn.AvgPool2d`) is a copy, which any layout can take as it comes.
+    func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
+        pads.allSatisfy { $0 == 0 } ? StepLayouts(inputs: offered, output: offered[0]) : .rowMajor(1)
+    }
+
     /// Row by row along the last axis: the source row from the outer axes' pads, then the
     /// row's left pad, a copy of the input row's span and the right pad. No pads is one copy.
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
