@@ -93,6 +93,34 @@ struct LayoutConversion: Operator {
         // a layout puts one channel's pixels.
         let tile = 64
         let tiles = (pixels + tile - 1) / tile
+        // Between two layouts that both keep runs of 8 or 16 channels of a pixel together (NHWC,
+        // nChw8c, nChw16c), whole runs move at once; value by value this was 0.6 to 0.8 ms for
+        // a 64 x 128 x 64 map (bench/zoo's fpn and groupnet convert several).
+        let run = min(from, to)
+        if (run == 16 || run == 8) && from % run == 0 && to % run == 0 {
+            let (fromBlocks, toBlocks) = (from / run, to / run)
+            parallelFor(n * tiles, threads: threads) { task in
+                let (image, first) = task.quotientAndRemainder(dividingBy: tiles)
+                let base = image &* c &* pixels
+                for pixel in (first &* tile)..<min(pixels, (first &+ 1) &* tile) {
+                    for block in 0..<(c / run) {
+                        // Run `block` of a pixel: its layout block, then its place inside it.
+                        let (sourceBlock, sourceRun) = block.quotientAndRemainder(dividingBy: fromBlocks)
+                        let (targetBlock, targetRun) = block.quotientAndRemainder(dividingBy: toBlocks)
+                        let source = x.pointer + (base &+ (sourceBlock &* pixels &+ pixel) &* from &+ sourceRun &* run)
+                        let target = output.pointer + (base &+ (targetBlock &* pixels &+ pixel) &* to &+ targetRun &* run)
+                        if run == 16 {
+                            UnsafeMutableRawPointer(target).storeBytes(
+                                of: UnsafeRawPointer(source).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                        } else {
+                            UnsafeMutableRawPointer(target).storeBytes(
+                                of: UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+                        }
+                    }
+                }
+            }
+            return
+        }
         parallelFor(n * tiles, threads: threads) { task in
             let (image, first) = task.quotientAndRemainder(dividingBy: tiles)
             let range = (first * tile)..<min(pixels, (first + 1) * tile)

@@ -29,6 +29,21 @@ struct LayoutTests {
         }
     }
 
+    @Test("converting directly between any two layouts equals going through row-major",
+          arguments: [16, 24, 48])
+    func directConversions(_ channels: Int) {
+        let shape = [2, channels, 5, 7]
+        let values = (0..<shape.reduce(1, *)).map { Float($0) }
+        let all: [TensorLayout] = [.rowMajor] + Self.layouts
+        for from in all where channels % from.lanes(channels: channels) == 0 {
+            let source = Self.convert(values, shape: shape, from: .rowMajor, to: from)
+            for to in all where channels % to.lanes(channels: channels) == 0 {
+                let direct = Self.convert(source, shape: shape, from: from, to: to)
+                #expect(direct == Self.convert(values, shape: shape, from: .rowMajor, to: to), "\(from) to \(to), \(channels) channels")
+            }
+        }
+    }
+
     @Test("pooling", arguments: [("MaxPool", [0, 0, 1, 1], 1), ("AveragePool", [1, 1, 1, 1], 0), ("AveragePool", [1, 0, 0, 1], 1)])
     func pooling(_ op: String, pads: [Int], ceilMode: Int) throws {
         let node = Self.node(op, ints: ["kernel_shape": [3, 2], "strides": [2, 2], "pads": pads, "ceil_mode": [ceilMode]])
