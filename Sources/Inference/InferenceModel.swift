@@ -146,7 +146,8 @@ public final class InferenceModel: Sendable {
     /// Folds each Relu or Clip into the Conv before it when nothing else reads the Conv's
     /// output; the activation step becomes a pass-through. A Clip (MobileNet's ReLU6) left
     /// standalone was a third of mobilenetv2's run: a pass over a large tensor for a clamp the
-    /// convolution can do as it writes. Clamping is exact, so the values are the same bits.
+    /// convolution can do as it writes. Clamping is exact, so finite values are the same bits
+    /// (a NaN, which a standalone step passes on, comes out of oneDNN's clamp as the bound).
     private static func fuseActivations(_ steps: [LoadedStep], outputs: Set<String>) -> [LoadedStep] {
         var readers: [String: Int] = [:]
         for step in steps { for name in step.inputs { readers[name, default: 0] += 1 } }

@@ -323,6 +323,8 @@ class Pipeline:
         moderate, severe = p.get("moderate_ratio", 0.002), p.get("severe_ratio", 0.01)
         background, screen = self.classes.index("background"), self.classes.index("screen")
         screen_sides = p.get("screen_sides", ["front"])
+        if isinstance(screen_sides, str) or not set(screen_sides) <= {"front", "back", "left", "right", "top", "bottom"}:
+            raise ValueError(f"find_damages: screen_sides must be a list of sides, not {screen_sides!r}")
         found = []
         for side, labels in photo_masks.items():
             zone = zones(labels, background, screen if side in screen_sides else None, edge_px, corner_fraction)

@@ -110,11 +110,17 @@ def zones(labels: np.ndarray, background: int, screen, edge_px: int, corner_frac
     return out
 
 
+# The sides a job may have, as the worker names them (Side.swift).
+SIDES = ("front", "back", "left", "right", "top", "bottom")
+
+
 def find_damages(masks, classes, damage_classes, min_area_px=30, edge_px=12, corner_fraction=0.15,
                  moderate_ratio=0.002, severe_ratio=0.01, screen_sides=("front",)):
     """Damages of all sides, in the worker's order (side, damage class, first pixel), and the
     zone masks by side. `masks` maps side to an HxW uint8 label array, in side order. Only the
     sides in `screen_sides` have a screen zone."""
+    if isinstance(screen_sides, str) or not set(screen_sides) <= set(SIDES):
+        raise ValueError(f"screen_sides must be a list of sides ({', '.join(SIDES)}), not {screen_sides!r}")
     found, zone_masks = [], {}
     for side, labels in masks.items():
         if "background" not in classes or "screen" not in classes:

@@ -161,8 +161,14 @@ struct Convolution: Operator {
                         let value = bias?[g * outPerGroup + c] ?? 0
                         let base = target + c * plane
                         if let clip = fusedClip {
+                            // Without a bias nothing is added: -0 + 0 would be +0, and a Clip
+                            // below zero keeps a -0 that a standalone Clip keeps.
                             let low = fusedRelu ? max(clip.lowerBound, 0) : clip.lowerBound
-                            for i in 0..<plane { base[i] = min(max(base[i] + value, low), clip.upperBound) }
+                            if bias == nil {
+                                for i in 0..<plane { base[i] = min(max(base[i], low), clip.upperBound) }
+                            } else {
+                                for i in 0..<plane { base[i] = min(max(base[i] + value, low), clip.upperBound) }
+                            }
                         } else if fusedRelu {
                             for i in 0..<plane { base[i] = max(base[i] + value, 0) }
                         } else {
