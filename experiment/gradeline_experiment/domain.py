@@ -18,9 +18,7 @@ not the look:
   layouts with flashes, cases, and glossy glass backs inside a frame line;
 - damage: spider-web and single-line cracks, shattered corners, hairline scratch clusters,
   straight and curved scratches, edge notches, corner breaks and exposed frame metal, and pieces
-  knocked out of the outline (the tray shows through, a rim of bare material lines the break); strokes
-  of any width from hairline to about 7 pixels, brighter or darker than the surface, with
-  overlapping contrast for cracks and scratches (`_stroke`);
+  knocked out of the outline (the tray shows through, a rim of bare material lines the break);
 - empty trays (4% of the photos), so that a photo with no phone has no phone in its mask;
 - lookalikes that are not damage, so that the model learns the difference: the bright rim of a
   bevel, outlines round camera bumps and lenses, antenna seams, logos and print, sharp
@@ -522,45 +520,6 @@ def _chip(rng, canvas, labels, body, scale):
             _bite(rng, canvas, labels, body, (xs[j], ys[j]), rng.uniform(8, 13) * scale, bare)
 
 
-def _stroke(rng, draw, canvas, labels, allowed, scale, label):
-    """Draws one crack or scratch with `draw`, then, on most of them, varies its width and its
-    contrast, so that neither tells a crack from a scratch; their shape must (cracks are
-    jagged and branch, scratches are smooth).
-
-    The drawing functions paint thin bright strokes. Real ones are also wide, and on a light
-    surface a crack or scratch reads darker than the surface. Run 8 labelled wide smooth
-    scratches crack, and found few strokes on light backs.
-    - Width: 45% of strokes grow by 1 or 2 pixels on each side (over body and glass only).
-    - Contrast: 60% are repainted relative to the surface under them, darker or brighter
-      (darker is likelier on a light surface), by 70 to 200 grey levels for a crack and 35 to
-      150 for a scratch: the ranges overlap.
-    """
-    before = canvas.copy()
-    had = labels == label
-    draw(rng, canvas, labels, allowed, scale)
-    stroke = (labels == label) & ~had
-    if not stroke.any():
-        return
-    drawn = canvas[stroke].mean(0)
-    if rng.random() < 0.45:
-        free = allowed & ((labels == BODY) | (labels == SCREEN))
-        grown = ndimage.binary_dilation(stroke, iterations=int(rng.integers(1, 3))) & free
-        canvas[grown] = drawn
-        labels[grown] = label
-        stroke |= grown
-    if rng.random() < 0.6:
-        surface = before[stroke]
-        luma = float(surface.mean())
-        darker = rng.random() < (0.8 if luma > 120 else 0.15)
-        amount = rng.uniform(70, 200) if label == CRACK else rng.uniform(35, 150)
-        # Where the chosen way has too little room (darker on black glass, brighter on white),
-        # go the other way, so that the stroke keeps its contrast through the clipping.
-        room = luma if darker else 255 - luma
-        if room < 0.6 * amount and (255 - luma if darker else luma) > room:
-            darker = not darker
-        canvas[stroke] = np.clip(surface + (-amount if darker else amount), 0, 255)
-
-
 CRACKS = [synth._draw_crack, _single_crack, _shattered_corner]
 SCRATCHES = [synth._draw_scratch, _scratch_cluster, _curved_scratch]
 
@@ -586,10 +545,9 @@ def render(rng: np.random.Generator, spec: synth.Spec, height: int = 1440, width
     if glass.any():
         _glass_lookalikes(rng, canvas, glass, scale)
     for _ in range(spec.cracks):
-        _stroke(rng, CRACKS[rng.integers(len(CRACKS))], canvas, labels, damage_area & (labels != CHIP), scale, CRACK)
+        CRACKS[rng.integers(len(CRACKS))](rng, canvas, labels, damage_area & (labels != CHIP), scale)
     for _ in range(spec.scratches):
-        _stroke(rng, SCRATCHES[rng.integers(len(SCRATCHES))], canvas, labels, damage_area & (labels != CHIP), scale,
-                SCRATCH)
+        SCRATCHES[rng.integers(len(SCRATCHES))](rng, canvas, labels, damage_area & (labels != CHIP), scale)
     for _ in range(spec.chips):
         _chip(rng, canvas, labels, body, scale)
     if glass.any() and rng.random() < 0.4:
