@@ -230,6 +230,11 @@ def main():
         helper.make_node("Conv", ["m", "w2"], ["y"])], [1, 16, 6, 7], None,
         [const("w1", weights(16, 16, 3, 3)), const("k0", np.float32(0.25)), const("k1", np.array([-0.5], np.float32)),
          const("w2", weights(16, 16, 1, 1) * 0.1)])
+    # A grouped convolution whose groups (6 channels) fill no 8-channel block: oneDNN runs it in NHWC.
+    model("conv_groups_of_6_nhwc", [
+        helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["c", "w2", "b2"], ["y"], pads=[1, 1, 1, 1], group=8)], [1, 16, 9, 10], None,
+        [const("w1", weights(48, 16, 3, 3) * 0.3), const("w2", weights(48, 6, 3, 3) * 0.3), const("b2", weights(48))])
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,7 @@ enum OpFixtures {
 struct OperatorParityTests {
     @Test("every op fixture is present")
     func fixturesPresent() {
-        #expect(OpFixtures.names.count >= 56, "found \(OpFixtures.names)")
+        #expect(OpFixtures.names.count >= 57, "found \(OpFixtures.names)")
     }
 
     /// At 1 and 2 threads (and 0, which counts as 1), with convolutions on oneDNN and on the
@@ -62,6 +62,15 @@ struct OperatorParityTests {
         #expect(depthwise.inputs[0].2 == .nhwc && depthwise.output.2 == .nhwc,
                 "the depthwise step reads \(depthwise.inputs[0].2) and writes \(depthwise.output.2)")
         #expect(plan.steps.filter { $0.step.op is LayoutConversion }.count <= 2, "only the graph's input and output convert")
+    }
+
+    @Test("a grouped convolution whose groups fill no 8-channel block runs in NHWC, not on NCHW's GEMM kernel")
+    func groupsOfSixInNHWC() throws {
+        let model = try InferenceModel(contentsOf: OpFixtures.folder.appendingPathComponent("conv_groups_of_6_nhwc.onnx").path)
+        let plan = try model.plan(for: .init(shapes: [[1, 16, 9, 10]], threads: 1))
+        let grouped = try #require(plan.steps.first { ($0.step.op as? Convolution)?.group == 8 })
+        #expect(grouped.inputs[0].2 == .nhwc && grouped.output.2 == .nhwc,
+                "the grouped step reads \(grouped.inputs[0].2) and writes \(grouped.output.2)")
     }
 
     @Test("Add and Mul with a single value keep the tensor's layout: no conversion between the convolutions")
