@@ -235,6 +235,12 @@ def main():
         helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1, 1, 1, 1]),
         helper.make_node("Conv", ["c", "w2", "b2"], ["y"], pads=[1, 1, 1, 1], group=8)], [1, 16, 9, 10], None,
         [const("w1", weights(48, 16, 3, 3) * 0.3), const("w2", weights(48, 6, 3, 3) * 0.3), const("b2", weights(48))])
+    # A hostile Clip: min above max. It is not folded (the executor folds only min <= max), and
+    # the standalone step gives what onnxruntime gives (every value is max).
+    model("conv_clip_min_above_max", [
+        helper.make_node("Conv", ["x", "w"], ["c"]),
+        helper.make_node("Clip", ["c", "lo", "hi"], ["y"])], [1, 16, 3, 4], None,
+        [const("w", weights(16, 16, 1, 1)), const("lo", np.float32(2)), const("hi", np.float32(-1))])
 
 if __name__ == "__main__":
     main()

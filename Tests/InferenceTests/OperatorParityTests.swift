@@ -18,7 +18,7 @@ enum OpFixtures {
 struct OperatorParityTests {
     @Test("every op fixture is present")
     func fixturesPresent() {
-        #expect(OpFixtures.names.count >= 57, "found \(OpFixtures.names)")
+        #expect(OpFixtures.names.count >= 58, "found \(OpFixtures.names)")
     }
 
     /// At 1 and 2 threads (and 0, which counts as 1), with convolutions on oneDNN and on the
@@ -52,6 +52,9 @@ struct OperatorParityTests {
         let shared = try folded("conv_clip_shared")
         #expect(shared.clips == 1)
         #expect(shared.bounds.isEmpty)
+        let inverted = try folded("conv_clip_min_above_max")
+        #expect(inverted.clips == 1)
+        #expect(inverted.bounds.isEmpty)
     }
 
     @Test("a depthwise convolution fed NHWC runs in NHWC: no conversion on either side of it")
