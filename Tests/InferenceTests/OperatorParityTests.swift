@@ -59,27 +59,32 @@ struct OperatorParityTests {
 
     @Test("a depthwise convolution fed NHWC runs in NHWC: no conversion on either side of it")
     func depthwiseKeepsNHWC() throws {
-        let model = try InferenceModel(contentsOf: OpFixtures.folder.appendingPathComponent("inverted_residual_nhwc.onnx").path)
-        let plan = try model.plan(for: .init(shapes: [[2, 24, 13, 11]], threads: 1))
-        let depthwise = try #require(plan.steps.first { ($0.step.op as? Convolution)?.group == 48 })
-        #expect(depthwise.inputs[0].2 == .nhwc && depthwise.output.2 == .nhwc,
-                "the depthwise step reads \(depthwise.inputs[0].2) and writes \(depthwise.output.2)")
+        let plan = try Self.plan("inverted_residual_nhwc", [2, 24, 13, 11])
+        try Self.expectNHWC(plan, group: 48)
         #expect(plan.steps.filter { $0.step.op is LayoutConversion }.count <= 2, "only the graph's input and output convert")
     }
 
     @Test("a grouped convolution whose groups fill no 8-channel block runs in NHWC, not on NCHW's GEMM kernel")
     func groupsOfSixInNHWC() throws {
-        let model = try InferenceModel(contentsOf: OpFixtures.folder.appendingPathComponent("conv_groups_of_6_nhwc.onnx").path)
-        let plan = try model.plan(for: .init(shapes: [[1, 16, 9, 10]], threads: 1))
-        let grouped = try #require(plan.steps.first { ($0.step.op as? Convolution)?.group == 8 })
-        #expect(grouped.inputs[0].2 == .nhwc && grouped.output.2 == .nhwc,
-                "the grouped step reads \(grouped.inputs[0].2) and writes \(grouped.output.2)")
+        try Self.expectNHWC(try Self.plan("conv_groups_of_6_nhwc", [1, 16, 9, 10]), group: 8)
+    }
+
+    /// The plan an op fixture gets for one input shape, at 1 thread.
+    static func plan(_ fixture: String, _ shape: [Int]) throws -> InferenceModel.Plan {
+        let model = try InferenceModel(contentsOf: OpFixtures.folder.appendingPathComponent(fixture + ".onnx").path)
+        return try model.plan(for: .init(shapes: [shape], threads: 1))
+    }
+
+    /// Expects the plan's convolution of `group` groups to read and write NHWC.
+    static func expectNHWC(_ plan: InferenceModel.Plan, group: Int) throws {
+        let step = try #require(plan.steps.first { ($0.step.op as? Convolution)?.group == group })
+        #expect(step.inputs[0].2 == .nhwc && step.output.2 == .nhwc,
+                "the \(group)-group step reads \(step.inputs[0].2) and writes \(step.output.2)")
     }
 
     @Test("Add and Mul with a single value keep the tensor's layout: no conversion between the convolutions")
     func scalarKeepsLayout() throws {
-        let model = try InferenceModel(contentsOf: OpFixtures.folder.appendingPathComponent("conv_add_mul_scalar.onnx").path)
-        let plan = try model.plan(for: .init(shapes: [[1, 16, 6, 7]], threads: 1))
+        let plan = try Self.plan("conv_add_mul_scalar", [1, 16, 6, 7])
         let binaries = plan.steps.filter { $0.step.op is Binary }
         #expect(binaries.count == 2)
         #expect(binaries.allSatisfy { $0.output.2 != .rowMajor }, "\(binaries.map(\.output.2))")
