@@ -17,8 +17,7 @@ not the look:
 - phones: aspect 1.9 to 2.3, corner radius, bezel width, a notch or punch-hole, camera bump
   layouts with flashes, cases, and glossy glass backs inside a frame line;
 - damage: spider-web and single-line cracks, shattered corners, hairline scratch clusters,
-  straight and curved scratches, edge notches, corner breaks and exposed frame metal, and pieces
-  knocked out of the outline (the tray shows through, a rim of bare material lines the break);
+  straight and curved scratches, edge notches, corner breaks and exposed frame metal;
 - empty trays (4% of the photos), so that a photo with no phone has no phone in its mask;
 - lookalikes that are not damage, so that the model learns the difference: the bright rim of a
   bevel, outlines round camera bumps and lenses, antenna seams, logos and print, sharp
@@ -465,46 +464,14 @@ def _bite(rng, canvas, labels, body, centre, radius, bare):
     labels[y0:y1, x0:x1][blob] = CHIP
 
 
-def _knock_out(rng, canvas, labels, body, centre, radius, bare, rim):
-    """Knocks a piece out of the outline at `centre`: the tray shows through the gap, and a rim
-    of bare material `rim` pixels wide lines the break (labelled chip, as the broken edge is)."""
-    h, w = body.shape
-    r = int(radius * 1.5 + rim) + 2
-    y0, y1 = max(0, int(centre[1]) - r), min(h, int(centre[1]) + r)
-    x0, x1 = max(0, int(centre[0]) - r), min(w, int(centre[0]) + r)
-    y, x = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    angle = np.arctan2(y - centre[1], x - centre[0])
-    wobble = 1 + 0.3 * np.sin(3 * angle + rng.uniform(0, 6)) + 0.2 * np.sin(7 * angle + rng.uniform(0, 6))
-    distance = np.hypot(x - centre[0], y - centre[1]) - radius * wobble
-    inside = body[y0:y1, x0:x1]
-    gone = (distance <= 0) & inside
-    lined = (distance > 0) & (distance <= rim) & inside
-    labels[y0:y1, x0:x1][gone] = BACKGROUND
-    body[y0:y1, x0:x1][gone] = False
-    region = canvas[y0:y1, x0:x1]
-    region[lined] = bare + rng.normal(0, 8, (int(lined.sum()), 3))
-    labels[y0:y1, x0:x1][lined] = CHIP
-
-
 def _chip(rng, canvas, labels, body, scale):
-    """An edge notch, a corner break, or a strip of exposed frame metal, painted on the body;
-    or a piece knocked out of the outline (edge or corner), lined with bare material."""
+    """An edge notch, a corner break, or a strip of exposed frame metal."""
     h, w = body.shape
     light_body = canvas[body].mean() > 128
     bare = np.array((95, 92, 90) if light_body else (215, 215, 220), np.float32)
     if rng.random() < 0.3:  # bare metal: silver or gold, whatever the finish
         bare = np.array(rng.choice([(200, 202, 206), (190, 160, 110), (120, 122, 126)]), np.float32)
-    style = rng.choice(["notch", "corner", "strip", "knocked", "knocked"])
-    if style == "knocked":
-        edge = body & ~(np.roll(body, 2, 0) & np.roll(body, -2, 0) & np.roll(body, 2, 1) & np.roll(body, -2, 1))
-        ys, xs = np.nonzero(edge)
-        pick = rng.integers(len(ys))
-        if rng.random() < 0.4:  # at a corner: the edge point nearest a corner of the body's box
-            cx, cy = rng.choice([0, w - 1]), rng.choice([0, h - 1])
-            pick = int(np.argmin((xs - cx) ** 2 + (ys - cy) ** 2))
-        _knock_out(rng, canvas, labels, body, (xs[pick], ys[pick]), rng.uniform(8, 28) * scale, bare,
-                   rng.uniform(4, 10) * scale)
-        return
+    style = rng.choice(["notch", "corner", "strip"])
     if style == "corner":
         cx, cy = rng.choice([0, w - 1]), rng.choice([0, h - 1])
         _bite(rng, canvas, labels, body, (cx, cy), rng.uniform(30, 55) * scale, bare)
