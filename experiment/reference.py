@@ -41,7 +41,7 @@ from gradeline_experiment import damages as damages_module  # noqa: E402
 from gradeline_experiment import pngio, preprocess  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SIDES = ["front", "back", "left", "right", "top", "bottom"]
+SIDES = list(damages_module.SIDES)
 SAMPLES = ["phone-02-front"]
 
 

@@ -56,23 +56,25 @@ struct Convolution: Operator {
     /// The layouts oneDNN runs this shape fastest on, or row-major for the SGEMM path.
     func layouts(offered: [TensorLayout], shapes: [[Int]]) -> StepLayouts {
         let geometry = geometry(shapes[0])
-        // A depthwise convolution takes an NHWC input as it comes when oneDNN runs it in NHWC.
-        // MobileNet's blocks alternate 1x1 convolutions, which oneDNN plans in NHWC when a
-        // channel count fills no block, with depthwise ones, which were planned blocked: the
-        // two conversions round each depthwise step cost more than the step (bench/zoo's
-        // mobilenetv2). Only depthwise ones, so that no other model's plan changes.
-        if offered[0] == .nhwc && group > 1 && group == outChannels && inChannelsPerGroup == 1,
-           let layouts = oneDNN.choose(geometry, exactly: .nhwc, dst: .nhwc) {
-            return layouts
-        }
-        // A grouped convolution whose groups fill no 8-channel block has no blocked kernel;
-        // left to choose, oneDNN planned it on NCHW with its GEMM kernel (padpool's 48-channel,
-        // 8-group one: 1.6 ms). NHWC has a direct kernel.
-        if group > 1 && inChannelsPerGroup > 1 && (inChannelsPerGroup % 8 != 0 || (outChannels / group) % 8 != 0),
-           let layouts = oneDNN.choose(geometry, exactly: .nhwc, dst: .nhwc) {
+        if prefersNHWC(offered: offered[0]), let layouts = oneDNN.choose(geometry, exactly: .nhwc, dst: .nhwc) {
             return layouts
         }
         return oneDNN.layouts(geometry)
+    }
+
+    /// Grouped convolutions that try NHWC in and out before oneDNN's usual order:
+    /// - a depthwise one fed NHWC takes it as it comes. MobileNet's blocks alternate 1x1
+    ///   convolutions, which oneDNN plans in NHWC when a channel count fills no block, with
+    ///   depthwise ones, which were planned blocked: the two conversions round each depthwise
+    ///   step cost more than the step (bench/zoo's mobilenetv2);
+    /// - one whose groups fill no 8-channel block has no blocked kernel, and left to choose,
+    ///   oneDNN planned it on NCHW with its GEMM kernel (padpool's 48-channel, 8-group one:
+    ///   1.6 ms); NHWC has a direct kernel.
+    /// Only grouped ones, so that no ungrouped model's plan changes.
+    private func prefersNHWC(offered: TensorLayout) -> Bool {
+        guard group > 1 else { return false }
+        if inChannelsPerGroup == 1 && group == outChannels { return offered == .nhwc }
+        return inChannelsPerGroup > 1 && (inChannelsPerGroup % 8 != 0 || (outChannels / group) % 8 != 0)
     }
 
     func run(_ inputs: [TensorRef], _ output: TensorRef, threads: Int) {
