@@ -16,8 +16,9 @@ not the look:
   45 to 90% of the frame height), a slight perspective, and slight crops at the border;
 - phones: aspect 1.9 to 2.3, corner radius, bezel width, a notch or punch-hole, camera bump
   layouts with flashes, cases, and glossy glass backs inside a frame line;
-- damage: spider-web and single-line cracks, shattered corners, hairline scratch clusters,
-  straight and curved scratches, edge notches, corner breaks and exposed frame metal;
+- damage: spider-web and single-line cracks, shattered corners, scratch clusters, straight and
+  curved scratches (cracks and scratches share widths and contrast and differ in shape: cracks
+  kink and fork, scratches run smooth), edge notches, corner breaks and exposed frame metal;
 - empty trays (4% of the photos), so that a photo with no phone has no phone in its mask;
 - lookalikes that are not damage, so that the model learns the difference: the bright rim of a
   bevel, outlines round camera bumps and lenses, antenna seams, logos and print, sharp
@@ -390,63 +391,107 @@ def _glass_lookalikes(rng, canvas, glass, scale):
                                  (rng.uniform(150, 240),) * 3, 0.7, 0)
 
 
+# Cracks and scratches are drawn from the same widths and the same lift over the surface, so
+# that neither contrast nor width tells them apart: shape does. A crack is jagged (its heading
+# kinks at every short step) and it forks; a scratch is smooth (its heading turns, if at all,
+# a little and steadily) and it never forks. Run 8 learned "bright means crack" and called
+# most held-out scratches, drawn wider and brighter than its training scratches, cracks.
+STROKE_WIDTH = (2.0, 4.2)   # px at 1440 rows
+STROKE_LIFT = (55, 170)     # brighter than the surface under the stroke, in 8-bit steps
+
+
+def _stroke_width(rng, scale):
+    return rng.uniform(*STROKE_WIDTH) * scale
+
+
+def _jagged_path(rng, canvas, labels, allowed, point, angle, length, width, lift, scale, fork_chance):
+    """One crack branch from `point`: short steps, each kinking the heading; now and then a fork."""
+    branches = [(point, angle, length)]
+    while branches:
+        point, angle, remaining = branches.pop()
+        while remaining > 0:
+            step = rng.uniform(5, 13) * scale
+            angle += rng.normal(0, 0.4)
+            nxt = point + step * np.array([np.cos(angle), np.sin(angle)], np.float32)
+            synth._stamp_segment(canvas, labels, allowed, point, nxt, width,
+                                 synth.lifted_colour(canvas, point, lift), 0.85, CRACK)
+            point, remaining = nxt, remaining - step
+            if rng.random() < fork_chance and remaining > 30 * scale:
+                branches.append((point.copy(), angle + rng.choice([-1, 1]) * rng.uniform(0.4, 1.1),
+                                 remaining * rng.uniform(0.3, 0.7)))
+
+
+def _radial_crack(rng, canvas, labels, allowed, scale):
+    """A spider-web: jagged branches that fork, radiating from an impact point."""
+    ys, xs = np.nonzero(allowed)
+    cy, cx = ys.mean(), xs.mean()
+    inner = (np.abs(ys - cy) < 0.35 * np.ptp(ys)) & (np.abs(xs - cx) < 0.3 * np.ptp(xs))
+    pick = rng.integers(int(inner.sum()))
+    impact = np.array([xs[inner][pick], ys[inner][pick]], np.float32)
+    lift, count = rng.uniform(*STROKE_LIFT), int(rng.integers(3, 8))
+    for k in range(count):
+        angle = k * 2 * np.pi / count + rng.uniform(-0.4, 0.4)
+        _jagged_path(rng, canvas, labels, allowed, impact.copy(), angle, rng.uniform(120, 420) * scale,
+                     _stroke_width(rng, scale), lift, scale, 0.06)
+
+
 def _single_crack(rng, canvas, labels, allowed, scale):
-    """One long meandering crack across the area."""
-    point = synth.random_point(rng, allowed)
-    angle, remaining = rng.uniform(0, 2 * np.pi), rng.uniform(250, 700) * scale
-    brightness = rng.uniform(150, 245)
-    thickness = rng.uniform(1.8, 3.2) * scale
-    while remaining > 0:
-        step = rng.uniform(8, 16) * scale
-        angle += rng.normal(0, 0.25)
-        nxt = point + step * np.array([np.cos(angle), np.sin(angle)], np.float32)
-        synth._stamp_segment(canvas, labels, allowed, point, nxt, thickness, (brightness,) * 3, 0.85, CRACK)
-        point, remaining = nxt, remaining - step
+    """One long jagged crack across the area, forking on its way."""
+    _jagged_path(rng, canvas, labels, allowed, synth.random_point(rng, allowed), rng.uniform(0, 2 * np.pi),
+                 rng.uniform(250, 700) * scale, _stroke_width(rng, scale), rng.uniform(*STROKE_LIFT), scale, 0.05)
 
 
 def _shattered_corner(rng, canvas, labels, allowed, scale):
-    """Dense short cracks fanning out from near one corner of the area."""
+    """Dense short jagged cracks fanning out from near one corner of the area."""
     ys, xs = np.nonzero(allowed)
     corner = rng.integers(4)
     cx = xs.min() if corner % 2 == 0 else xs.max()
     cy = ys.min() if corner < 2 else ys.max()
     impact = np.array([cx, cy], np.float32) + rng.uniform(15, 50, 2) * scale * (
         (1 if corner % 2 == 0 else -1), (1 if corner < 2 else -1))
-    brightness = rng.uniform(160, 245)
+    lift = rng.uniform(*STROKE_LIFT)
     for _ in range(int(rng.integers(8, 16))):
-        point, angle = impact.copy(), rng.uniform(0, 2 * np.pi)
-        for _ in range(int(rng.integers(4, 14))):
-            angle += rng.normal(0, 0.4)
-            nxt = point + rng.uniform(6, 12) * scale * np.array([np.cos(angle), np.sin(angle)], np.float32)
-            synth._stamp_segment(canvas, labels, allowed, point, nxt, rng.uniform(1.6, 2.8) * scale,
-                                 (brightness,) * 3, 0.85, CRACK)
-            point = nxt
+        _jagged_path(rng, canvas, labels, allowed, impact.copy(), rng.uniform(0, 2 * np.pi),
+                     rng.uniform(25, 140) * scale, _stroke_width(rng, scale) * 0.85, lift, scale, 0.0)
+
+
+def _smooth_path(rng, canvas, labels, allowed, point, angle, length, width, lift, turn, scale):
+    """One scratch: even steps, the heading turning by `turn` per step, plus a slow drift of it."""
+    pieces = max(2, int(length / (8 * scale)))
+    step = length / pieces
+    for _ in range(pieces):
+        turn += rng.normal(0, 0.004)
+        angle += turn
+        nxt = point + step * np.array([np.cos(angle), np.sin(angle)], np.float32)
+        synth._stamp_segment(canvas, labels, allowed, point, nxt, width,
+                             synth.lifted_colour(canvas, point, lift), 0.8, SCRATCH)
+        point = nxt
+
+
+def _straight_scratch(rng, canvas, labels, allowed, scale):
+    """A long scratch, straight or bending very gently."""
+    _smooth_path(rng, canvas, labels, allowed, synth.random_point(rng, allowed), rng.uniform(0, 2 * np.pi),
+                 rng.uniform(80, 600) * scale, _stroke_width(rng, scale), rng.uniform(*STROKE_LIFT),
+                 rng.normal(0, 0.01), scale)
 
 
 def _scratch_cluster(rng, canvas, labels, allowed, scale):
-    """Several near-parallel hairline scratches, as from keys in a pocket."""
+    """Several near-parallel scratches, as from keys in a pocket."""
     origin = synth.random_point(rng, allowed)
     angle = rng.uniform(0, np.pi)
     normal = np.array([-np.sin(angle), np.cos(angle)], np.float32)
+    lift = rng.uniform(*STROKE_LIFT)
     for k in range(int(rng.integers(3, 7))):
-        start = origin + normal * k * rng.uniform(5, 12) * scale
-        length = rng.uniform(60, 200) * scale
-        end = start + length * np.array([np.cos(angle), np.sin(angle)], np.float32)
-        colour = synth.lifted_colour(canvas, start, rng.uniform(50, 100))
-        synth._stamp_segment(canvas, labels, allowed, start, end, rng.uniform(2.0, 2.8) * scale, colour, 0.75, SCRATCH)
+        start = origin + normal * k * rng.uniform(6, 16) * scale
+        _smooth_path(rng, canvas, labels, allowed, start, angle + rng.normal(0, 0.03), rng.uniform(60, 260) * scale,
+                     _stroke_width(rng, scale), lift, rng.normal(0, 0.005), scale)
 
 
 def _curved_scratch(rng, canvas, labels, allowed, scale):
-    """A scratch along an arc."""
-    point = synth.random_point(rng, allowed)
-    angle, bend = rng.uniform(0, 2 * np.pi), rng.choice([-1, 1]) * rng.uniform(0.05, 0.15)
-    lift = rng.uniform(50, 110)
-    for _ in range(int(rng.integers(10, 25))):
-        angle += bend
-        nxt = point + 10 * scale * np.array([np.cos(angle), np.sin(angle)], np.float32)
-        colour = synth.lifted_colour(canvas, point, lift)
-        synth._stamp_segment(canvas, labels, allowed, point, nxt, rng.uniform(2.0, 3.4) * scale, colour, 0.8, SCRATCH)
-        point = nxt
+    """A scratch along an arc, tight or wide."""
+    _smooth_path(rng, canvas, labels, allowed, synth.random_point(rng, allowed), rng.uniform(0, 2 * np.pi),
+                 rng.uniform(100, 450) * scale, _stroke_width(rng, scale), rng.uniform(*STROKE_LIFT),
+                 rng.choice([-1, 1]) * rng.uniform(0.01, 0.12), scale)
 
 
 def _bite(rng, canvas, labels, body, centre, radius, bare):
@@ -487,8 +532,8 @@ def _chip(rng, canvas, labels, body, scale):
             _bite(rng, canvas, labels, body, (xs[j], ys[j]), rng.uniform(8, 13) * scale, bare)
 
 
-CRACKS = [synth._draw_crack, _single_crack, _shattered_corner]
-SCRATCHES = [synth._draw_scratch, _scratch_cluster, _curved_scratch]
+CRACKS = [_radial_crack, _single_crack, _shattered_corner]
+SCRATCHES = [_straight_scratch, _scratch_cluster, _curved_scratch]
 
 
 def _specular(rng, canvas, glass):
