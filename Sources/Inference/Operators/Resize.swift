@@ -111,7 +111,27 @@ struct Resize: Operator {
             }
         }
         let rows = taps(outH, inH, scaleH), columns = taps(outW, inW, scaleW)
+        // A pixel's lanes (8 or 16 channels in the blocked layouts) move as one vector; the
+        // arithmetic of each lane is the scalar loop's, so the values are the same bits.
+        switch PlaneView(x).lanes {
+        case 16: interpolate(x, output, rows, columns, SIMD16<Float>.self, threads: threads)
+        case 8: interpolate(x, output, rows, columns, SIMD8<Float>.self, threads: threads)
+        default: interpolate(x, output, rows, columns, SIMD16<Float>.self, threads: threads)  // lane by lane
+        }
+    }
+
+    private func interpolate<Lanes: SIMD>(_ x: TensorRef, _ output: TensorRef, _ rows: [(Int, Int, Float)],
+                                          _ columns: [(Int, Int, Float)], _: Lanes.Type, threads: Int)
+    where Lanes.Scalar == Float {
+        let (inW, outH, outW) = (x.shape[3], output.shape[2], output.shape[3])
         let view = PlaneView(x), lanes = view.lanes, span = outW * lanes
+        let vectors = lanes % Lanes.scalarCount == 0
+        @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> Lanes {
+            UnsafeRawPointer(p).loadUnaligned(as: Lanes.self)
+        }
+        @inline(__always) func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
+        }
         // Blocks of output rows: consecutive rows of an upsampling read the same two source
         // rows, so each block interpolates a source row across once and keeps it while it lasts.
         let block = 16, blocks = (outH + block - 1) / block
@@ -133,7 +153,14 @@ struct Resize: Operator {
                         for ox in 0..<outW {
                             let (x0, x1, fx) = columns[ox]
                             let a = line + x0 * lanes, b = line + x1 * lanes, out = h + ox * lanes
-                            for lane in 0..<lanes { out[lane] = a[lane] * (1 - fx) + b[lane] * fx }
+                            if vectors {
+                                for k in 0..<lanes / Lanes.scalarCount {
+                                    let at = k * Lanes.scalarCount
+                                    store(load(a + at) * (1 - fx) + load(b + at) * fx, out + at)
+                                }
+                            } else {
+                                for lane in 0..<lanes { out[lane] = a[lane] * (1 - fx) + b[lane] * fx }
+                            }
                         }
                         return h
                     }
@@ -142,11 +169,22 @@ struct Resize: Operator {
                         let (y0, y1, fy) = rows[oy]
                         if mode == .nearest {
                             let line = src + y0 * inW * lanes
-                            for ox in 0..<outW { (dst + ox * lanes).update(from: line + columns[ox].0 * lanes, count: lanes) }
+                            if lanes == Lanes.scalarCount {
+                                for ox in 0..<outW { store(load(line + columns[ox].0 * lanes), dst + ox * lanes) }
+                            } else {
+                                for ox in 0..<outW { (dst + ox * lanes).update(from: line + columns[ox].0 * lanes, count: lanes) }
+                            }
                             continue
                         }
                         let top = across(y0, keeping: y1), bottom = across(y1, keeping: y0)
-                        for i in 0..<span { dst[i] = top[i] * (1 - fy) + bottom[i] * fy }
+                        var i = 0
+                        while i + 16 <= span {  // rows are contiguous whatever the layout
+                            let t = UnsafeRawPointer(top + i).loadUnaligned(as: SIMD16<Float>.self)
+                            let b = UnsafeRawPointer(bottom + i).loadUnaligned(as: SIMD16<Float>.self)
+                            UnsafeMutableRawPointer(dst + i).storeBytes(of: t * (1 - fy) + b * fy, as: SIMD16<Float>.self)
+                            i += 16
+                        }
+                        while i < span { dst[i] = top[i] * (1 - fy) + bottom[i] * fy; i += 1 }
                     }
                 }
             }
