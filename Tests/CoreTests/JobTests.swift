@@ -218,6 +218,26 @@ struct JobTests {
         #expect(value == .array([.string("a\"b\\c/d\né😀"), .string("é😀"), .double(-0.5), .int(12), .double(100)]))
     }
 
+    /// The string scan passes 16 plain bytes at a time; whatever the offset of a quote, an
+    /// escape, a control character or a byte that is not UTF-8, the answer is the byte loop's.
+    @Test("a string's special byte is seen at every offset of the 16-byte scan", arguments: 0..<40)
+    func specialBytesAtEveryOffset(offset: Int) throws {
+        let head = String(repeating: "a", count: offset), tail = String(repeating: "b", count: 37)
+        #expect(try StrictJSON.parse(Array("[\"\(head)\\n\(tail)\"]".utf8)) == .array([.string(head + "\n" + tail)]))
+        #expect(try StrictJSON.parse(Array("[\"\(head)\", \"\(tail)\"]".utf8)) == .array([.string(head), .string(tail)]))
+        #expect(try StrictJSON.parse(Array("[\"\(head)é\(tail)\"]".utf8)) == .array([.string(head + "é" + tail)]))
+        for (bytes, reason) in [(Array("[\"\(head)\t\(tail)\"]".utf8), "control character"),
+                                (Array("[\"\(head)".utf8) + [0xC3, 0x28] + Array("\(tail)\"]".utf8), "not valid UTF-8"),
+                                (Array("[\"\(head)\(tail)".utf8), "not closed")] {
+            do {
+                _ = try StrictJSON.parse(bytes)
+                Issue.record("accepted with the special byte at \(offset)")
+            } catch {
+                #expect(error.description.contains(reason), "\(error)")
+            }
+        }
+    }
+
     @Test("a huge value is never echoed whole into an error")
     func hugeValuesAreClipped() {
         let huge = String(repeating: "x", count: 5_000_000)
