@@ -224,12 +224,19 @@ public enum StrictJSON {
             return .double(value)
         }
 
-        /// Whether the 16 bytes at `offset` hold no quote, no backslash and no control character.
+        /// Whether the 16 bytes at `offset` hold no quote, no backslash and no control character:
+        /// two 8-byte words tested a whole word at a time (a byte below n sets its top bit in
+        /// `(w - n * ones) & ~w`; a byte equal to c is a zero byte of `w ^ (c * ones)`).
         private func ordinary16(at offset: Int) -> Bool {
-            let v = UnsafeRawPointer(bytes.baseAddress! + offset).loadUnaligned(as: SIMD16<UInt8>.self)
-            let special = (v .== SIMD16(repeating: UInt8(ascii: "\"")))
-                .| (v .== SIMD16(repeating: UInt8(ascii: "\\"))) .| (v .< SIMD16(repeating: 0x20))
-            return !any(special)
+            let ones: UInt64 = 0x0101_0101_0101_0101, tops: UInt64 = 0x8080_8080_8080_8080
+            func ordinary(_ w: UInt64) -> Bool {
+                let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
+                let below = (w &- ones &* 0x20) & ~w
+                let zeroQuote = (quote &- ones) & ~quote, zeroBackslash = (backslash &- ones) & ~backslash
+                return (below | zeroQuote | zeroBackslash) & tops == 0
+            }
+            let base = UnsafeRawPointer(bytes.baseAddress! + offset)
+            return ordinary(base.loadUnaligned(as: UInt64.self)) && ordinary(base.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         }
 
         mutating func string() throws(Failure) -> String {
