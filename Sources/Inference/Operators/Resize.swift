@@ -111,26 +111,23 @@ struct Resize: Operator {
             }
         }
         let rows = taps(outH, inH, scaleH), columns = taps(outW, inW, scaleW)
-        // A pixel's lanes (8 or 16 channels in the blocked layouts) move as one vector; the
-        // arithmetic of each lane is the scalar loop's, so the values are the same bits.
-        switch PlaneView(x).lanes {
-        case 16: interpolate(x, output, rows, columns, SIMD16<Float>.self, threads: threads)
-        case 8: interpolate(x, output, rows, columns, SIMD8<Float>.self, threads: threads)
-        default: interpolate(x, output, rows, columns, SIMD16<Float>.self, threads: threads)  // lane by lane
-        }
-    }
-
-    private func interpolate<Lanes: SIMD>(_ x: TensorRef, _ output: TensorRef, _ rows: [(Int, Int, Float)],
-                                          _ columns: [(Int, Int, Float)], _: Lanes.Type, threads: Int)
-    where Lanes.Scalar == Float {
-        let (inW, outH, outW) = (x.shape[3], output.shape[2], output.shape[3])
         let view = PlaneView(x), lanes = view.lanes, span = outW * lanes
-        let vectors = lanes % Lanes.scalarCount == 0
-        @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> Lanes {
-            UnsafeRawPointer(p).loadUnaligned(as: Lanes.self)
-        }
-        @inline(__always) func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) {
-            UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self)
+        // One pixel's lanes, a * (1 - f) + b * f: the 8 or 16 channels of a blocked layout as one
+        // vector. Each lane's arithmetic is the scalar loop's, so the values are the same bits.
+        @inline(__always) func pixel(_ a: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ f: Float,
+                                     _ out: UnsafeMutablePointer<Float>) {
+            switch lanes {
+            case 16:
+                let va = UnsafeRawPointer(a).loadUnaligned(as: SIMD16<Float>.self)
+                let vb = UnsafeRawPointer(b).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(out).storeBytes(of: va * (1 - f) + vb * f, as: SIMD16<Float>.self)
+            case 8:
+                let va = UnsafeRawPointer(a).loadUnaligned(as: SIMD8<Float>.self)
+                let vb = UnsafeRawPointer(b).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(out).storeBytes(of: va * (1 - f) + vb * f, as: SIMD8<Float>.self)
+            default:
+                for lane in 0..<lanes { out[lane] = a[lane] * (1 - f) + b[lane] * f }
+            }
         }
         // Blocks of output rows: consecutive rows of an upsampling read the same two source
         // rows, so each block interpolates a source row across once and keeps it while it lasts.
@@ -153,14 +150,7 @@ struct Resize: Operator {
                         for ox in 0..<outW {
                             let (x0, x1, fx) = columns[ox]
                             let a = line + x0 * lanes, b = line + x1 * lanes, out = h + ox * lanes
-                            if vectors {
-                                for k in 0..<lanes / Lanes.scalarCount {
-                                    let at = k * Lanes.scalarCount
-                                    store(load(a + at) * (1 - fx) + load(b + at) * fx, out + at)
-                                }
-                            } else {
-                                for lane in 0..<lanes { out[lane] = a[lane] * (1 - fx) + b[lane] * fx }
-                            }
+                            pixel(a, b, fx, out)
                         }
                         return h
                     }
@@ -169,11 +159,7 @@ struct Resize: Operator {
                         let (y0, y1, fy) = rows[oy]
                         if mode == .nearest {
                             let line = src + y0 * inW * lanes
-                            if lanes == Lanes.scalarCount {
-                                for ox in 0..<outW { store(load(line + columns[ox].0 * lanes), dst + ox * lanes) }
-                            } else {
-                                for ox in 0..<outW { (dst + ox * lanes).update(from: line + columns[ox].0 * lanes, count: lanes) }
-                            }
+                            for ox in 0..<outW { (dst + ox * lanes).update(from: line + columns[ox].0 * lanes, count: lanes) }
                             continue
                         }
                         let top = across(y0, keeping: y1), bottom = across(y1, keeping: y0)
