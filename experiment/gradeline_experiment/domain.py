@@ -396,15 +396,19 @@ def _glass_lookalikes(rng, canvas, glass, scale):
 # kinks at every short step) and it forks; a scratch is smooth (its heading turns, if at all,
 # a little and steadily) and it never forks. Run 8 learned "bright means crack" and called
 # most held-out scratches, drawn wider and brighter than its training scratches, cracks.
+# A stroke's colour is the surface under it before any stroke was drawn, lifted: taken from the
+# canvas as drawn, each step would lift the last step's paint again and every stroke would end
+# near white whatever its lift.
 STROKE_WIDTH = (2.0, 4.2)   # px at 1440 rows
 STROKE_LIFT = (55, 170)     # brighter than the surface under the stroke, in 8-bit steps
+STROKE_ALPHA = 0.8
 
 
 def _stroke_width(rng, scale):
     return rng.uniform(*STROKE_WIDTH) * scale
 
 
-def _jagged_path(rng, canvas, labels, allowed, point, angle, length, width, lift, scale, fork_chance):
+def _jagged_path(rng, canvas, surface, labels, allowed, point, angle, length, width, lift, scale, fork_chance):
     """One crack branch from `point`: short steps, each kinking the heading; now and then a fork."""
     branches = [(point, angle, length)]
     while branches:
@@ -414,7 +418,7 @@ def _jagged_path(rng, canvas, labels, allowed, point, angle, length, width, lift
             angle += rng.normal(0, 0.4)
             nxt = point + step * np.array([np.cos(angle), np.sin(angle)], np.float32)
             synth._stamp_segment(canvas, labels, allowed, point, nxt, width,
-                                 synth.lifted_colour(canvas, point, lift), 0.85, CRACK)
+                                 synth.lifted_colour(surface, point, lift), STROKE_ALPHA, CRACK)
             point, remaining = nxt, remaining - step
             if rng.random() < fork_chance and remaining > 30 * scale:
                 branches.append((point.copy(), angle + rng.choice([-1, 1]) * rng.uniform(0.4, 1.1),
@@ -422,23 +426,27 @@ def _jagged_path(rng, canvas, labels, allowed, point, angle, length, width, lift
 
 
 def _radial_crack(rng, canvas, labels, allowed, scale):
-    """A spider-web: jagged branches that fork, radiating from an impact point."""
+    """A spider-web: jagged branches that fork, radiating from an impact point away from the
+    area's border."""
     ys, xs = np.nonzero(allowed)
-    cy, cx = ys.mean(), xs.mean()
-    inner = (np.abs(ys - cy) < 0.35 * np.ptp(ys)) & (np.abs(xs - cx) < 0.3 * np.ptp(xs))
-    pick = rng.integers(int(inner.sum()))
-    impact = np.array([xs[inner][pick], ys[inner][pick]], np.float32)
-    lift, count = rng.uniform(*STROKE_LIFT), int(rng.integers(3, 8))
+    inner = (np.abs(ys - ys.mean()) < 0.35 * np.ptp(ys)) & (np.abs(xs - xs.mean()) < 0.3 * np.ptp(xs))
+    if inner.any():
+        pick = rng.integers(int(inner.sum()))
+        impact = np.array([xs[inner][pick], ys[inner][pick]], np.float32)
+    else:
+        impact = synth.random_point(rng, allowed)
+    surface, lift, count = canvas.copy(), rng.uniform(*STROKE_LIFT), int(rng.integers(3, 8))
     for k in range(count):
         angle = k * 2 * np.pi / count + rng.uniform(-0.4, 0.4)
-        _jagged_path(rng, canvas, labels, allowed, impact.copy(), angle, rng.uniform(120, 420) * scale,
+        _jagged_path(rng, canvas, surface, labels, allowed, impact.copy(), angle, rng.uniform(120, 420) * scale,
                      _stroke_width(rng, scale), lift, scale, 0.06)
 
 
 def _single_crack(rng, canvas, labels, allowed, scale):
     """One long jagged crack across the area, forking on its way."""
-    _jagged_path(rng, canvas, labels, allowed, synth.random_point(rng, allowed), rng.uniform(0, 2 * np.pi),
-                 rng.uniform(250, 700) * scale, _stroke_width(rng, scale), rng.uniform(*STROKE_LIFT), scale, 0.05)
+    _jagged_path(rng, canvas, canvas.copy(), labels, allowed, synth.random_point(rng, allowed),
+                 rng.uniform(0, 2 * np.pi), rng.uniform(250, 700) * scale, _stroke_width(rng, scale),
+                 rng.uniform(*STROKE_LIFT), scale, 0.05)
 
 
 def _shattered_corner(rng, canvas, labels, allowed, scale):
@@ -449,49 +457,49 @@ def _shattered_corner(rng, canvas, labels, allowed, scale):
     cy = ys.min() if corner < 2 else ys.max()
     impact = np.array([cx, cy], np.float32) + rng.uniform(15, 50, 2) * scale * (
         (1 if corner % 2 == 0 else -1), (1 if corner < 2 else -1))
-    lift = rng.uniform(*STROKE_LIFT)
+    surface, lift = canvas.copy(), rng.uniform(*STROKE_LIFT)
     for _ in range(int(rng.integers(8, 16))):
-        _jagged_path(rng, canvas, labels, allowed, impact.copy(), rng.uniform(0, 2 * np.pi),
-                     rng.uniform(25, 140) * scale, _stroke_width(rng, scale) * 0.85, lift, scale, 0.0)
+        _jagged_path(rng, canvas, surface, labels, allowed, impact.copy(), rng.uniform(0, 2 * np.pi),
+                     rng.uniform(25, 140) * scale, _stroke_width(rng, scale), lift, scale, 0.0)
 
 
-def _smooth_path(rng, canvas, labels, allowed, point, angle, length, width, lift, turn, scale):
-    """One scratch: even steps, the heading turning by `turn` per step, plus a slow drift of it."""
+def _smooth_path(rng, canvas, surface, labels, allowed, point, angle, length, width, lift, bend, scale):
+    """One scratch: even steps whose heading turns by `bend` radians over the whole length,
+    evenly, with a little drift."""
     pieces = max(2, int(length / (8 * scale)))
-    step = length / pieces
+    step, turn = length / pieces, bend / pieces
     for _ in range(pieces):
-        turn += rng.normal(0, 0.004)
-        angle += turn
+        angle += turn + rng.normal(0, 0.004)
         nxt = point + step * np.array([np.cos(angle), np.sin(angle)], np.float32)
         synth._stamp_segment(canvas, labels, allowed, point, nxt, width,
-                             synth.lifted_colour(canvas, point, lift), 0.8, SCRATCH)
+                             synth.lifted_colour(surface, point, lift), STROKE_ALPHA, SCRATCH)
         point = nxt
 
 
 def _straight_scratch(rng, canvas, labels, allowed, scale):
     """A long scratch, straight or bending very gently."""
-    _smooth_path(rng, canvas, labels, allowed, synth.random_point(rng, allowed), rng.uniform(0, 2 * np.pi),
-                 rng.uniform(80, 600) * scale, _stroke_width(rng, scale), rng.uniform(*STROKE_LIFT),
-                 rng.normal(0, 0.01), scale)
+    _smooth_path(rng, canvas, canvas.copy(), labels, allowed, synth.random_point(rng, allowed),
+                 rng.uniform(0, 2 * np.pi), rng.uniform(80, 600) * scale, _stroke_width(rng, scale),
+                 rng.uniform(*STROKE_LIFT), rng.normal(0, 0.15), scale)
 
 
 def _scratch_cluster(rng, canvas, labels, allowed, scale):
-    """Several near-parallel scratches, as from keys in a pocket."""
+    """Several near-parallel scratches side by side, as from keys in a pocket."""
     origin = synth.random_point(rng, allowed)
     angle = rng.uniform(0, np.pi)
     normal = np.array([-np.sin(angle), np.cos(angle)], np.float32)
-    lift = rng.uniform(*STROKE_LIFT)
-    for k in range(int(rng.integers(3, 7))):
-        start = origin + normal * k * rng.uniform(6, 16) * scale
-        _smooth_path(rng, canvas, labels, allowed, start, angle + rng.normal(0, 0.03), rng.uniform(60, 260) * scale,
-                     _stroke_width(rng, scale), lift, rng.normal(0, 0.005), scale)
+    surface, lift, offset = canvas.copy(), rng.uniform(*STROKE_LIFT), 0.0
+    for _ in range(int(rng.integers(3, 7))):
+        _smooth_path(rng, canvas, surface, labels, allowed, origin + normal * offset, angle + rng.normal(0, 0.03),
+                     rng.uniform(60, 260) * scale, _stroke_width(rng, scale), lift, rng.normal(0, 0.08), scale)
+        offset += rng.uniform(6, 16) * scale
 
 
 def _curved_scratch(rng, canvas, labels, allowed, scale):
-    """A scratch along an arc, tight or wide."""
-    _smooth_path(rng, canvas, labels, allowed, synth.random_point(rng, allowed), rng.uniform(0, 2 * np.pi),
-                 rng.uniform(100, 450) * scale, _stroke_width(rng, scale), rng.uniform(*STROKE_LIFT),
-                 rng.choice([-1, 1]) * rng.uniform(0.01, 0.12), scale)
+    """A scratch along an arc, bending by 0.4 to 2.5 radians over its length."""
+    _smooth_path(rng, canvas, canvas.copy(), labels, allowed, synth.random_point(rng, allowed),
+                 rng.uniform(0, 2 * np.pi), rng.uniform(100, 450) * scale, _stroke_width(rng, scale),
+                 rng.uniform(*STROKE_LIFT), rng.choice([-1, 1]) * rng.uniform(0.4, 2.5), scale)
 
 
 def _bite(rng, canvas, labels, body, centre, radius, bare):
