@@ -225,7 +225,12 @@ struct JobTests {
         let head = String(repeating: "a", count: offset), tail = String(repeating: "b", count: 37)
         #expect(try StrictJSON.parse(Array("[\"\(head)\\n\(tail)\"]".utf8)) == .array([.string(head + "\n" + tail)]))
         #expect(try StrictJSON.parse(Array("[\"\(head)\", \"\(tail)\"]".utf8)) == .array([.string(head), .string(tail)]))
-        #expect(try StrictJSON.parse(Array("[\"\(head)é\(tail)\"]".utf8)) == .array([.string(head + "é" + tail)]))
+        // Multi-byte characters whose bytes, less their top bit, are a quote, a backslash or a
+        // control character: "•" (E2 80 A2), "Ü" (C3 9C), U+0085 (C2 85) and U+0700 (DC 80).
+        for odd in ["é", "•", "Ü", "\u{85}", "\u{700}"] {
+            #expect(try StrictJSON.parse(Array("[\"\(head)\(odd)\", \"\(odd)\(tail)\"]".utf8))
+                    == .array([.string(head + odd), .string(odd + tail)]))
+        }
         for (bytes, reason) in [(Array("[\"\(head)\t\(tail)\"]".utf8), "control character"),
                                 (Array("[\"\(head)".utf8) + [0xC3, 0x28] + Array("\(tail)\"]".utf8), "not valid UTF-8"),
                                 (Array("[\"\(head)\(tail)".utf8), "not closed")] {

@@ -225,8 +225,9 @@ public enum StrictJSON {
         }
 
         /// Whether the 16 bytes at `offset` hold no quote, no backslash and no control character:
-        /// two 8-byte words tested a whole word at a time (a byte below n sets its top bit in
-        /// `(w - n * ones) & ~w`; a byte equal to c is a zero byte of `w ^ (c * ones)`).
+        /// two 8-byte words tested a whole word at a time. `(w - n * ones) & ~w` has a top bit set
+        /// when some byte of w is below n (n <= 0x80; the lowest such byte sets its own, and no
+        /// byte of 0x80 or more sets one); a byte equal to c is a zero byte of `w ^ (c * ones)`.
         private func ordinary16(at offset: Int) -> Bool {
             let ones: UInt64 = 0x0101_0101_0101_0101, tops: UInt64 = 0x8080_8080_8080_8080
             func ordinary(_ w: UInt64) -> Bool {
