@@ -39,6 +39,7 @@ let package = Package(
         ),
         // SHA-256 from the system's OpenSSL libcrypto (already present for rabbitmq-c's TLS).
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto"),
+        .systemLibrary(name: "CMalloc"),
         // rabbitmq-c behind a shim for what Swift cannot call (variadic login, macro constants).
         .target(
             name: "CRabbitMQ",
@@ -76,6 +77,7 @@ let package = Package(
                 "CPNG",
                 "CJPEG",
                 "CCrypto",
+                "CMalloc",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ]

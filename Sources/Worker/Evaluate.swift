@@ -39,6 +39,7 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var pipeline: PipelineOption
 
     func run() throws {
+        Allocator.keepJobBuffers()
         let config = try pipeline.load()
         let set: GoldenSet
         let cases: [GoldenCase]

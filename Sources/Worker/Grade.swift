@@ -43,6 +43,7 @@ struct Grade: ParsableCommand {
     }
 
     func run() throws {
+        Allocator.keepJobBuffers()
         let config = try pipeline.load()
         let fingerprint = Fingerprint(config: config.sha256, models: config.modelHashes, workerVersion: Gradeline.version)
         let workerID = "local:\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"

@@ -25,6 +25,7 @@ public enum ChildMain {
             var status = stat()
             if fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK { close(descriptor) }
         }
+        Allocator.keepJobBuffers()
         var channel = ChildChannel(input: ChildProcess.childInput, output: ChildProcess.childOutput)
         let handler: JobHandler
         do {
