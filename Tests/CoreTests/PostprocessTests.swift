@@ -78,6 +78,34 @@ struct PostprocessTests {
         } throws: { "\($0)".contains("screen_sides") && "\($0)".contains("'rear' is not a side") }
     }
 
+    @Test("min_area_px_by_type gives a damage type its own smallest area; the others keep min_area_px")
+    func minAreaByType() throws {
+        // The crack is 24 px, the chip 6 and the scratch 1.
+        let types = { (params: String) in try self.run(Self.phone(), params: params).map(\.type).sorted() }
+        #expect(try types("{min_area_px: 1, edge_px: 2}") == ["chip", "crack", "scratch"])
+        #expect(try types("{min_area_px: 1, edge_px: 2, min_area_px_by_type: {crack: 25}}") == ["chip", "scratch"])
+        #expect(try types("{min_area_px: 1, edge_px: 2, min_area_px_by_type: {crack: 24, chip: 7}}") == ["crack", "scratch"])
+        #expect(try types("{min_area_px: 30, edge_px: 2, min_area_px_by_type: {scratch: 1}}") == ["scratch"])
+    }
+
+    @Test("min_area_px_by_type is a mapping of damage classes to areas", arguments: [
+        ("{crak: 600}", "'crak' is not one of damage_classes"),
+        ("[600]", "must be a mapping of names to integers from 1 to 1000000"),
+        ("{crack: 0}", "must be a mapping of names to integers from 1 to 1000000"),
+        ("{crack: big}", "must be a mapping of names to integers"),
+        ("{crack: {a: 1}}", "must be a mapping of names to integers"),
+    ])
+    func minAreaByTypeChecked(value: String, message: String) throws {
+        #expect {
+            try PipelineConfig.parse(yaml: """
+                main: [p]
+                pipelines:
+                  p:
+                    - find_damages: {damage_classes: [crack, scratch], min_area_px_by_type: \(value)}
+                """, file: "t.yaml", provided: ["photo_mask": Sided<Mask>.self])
+        } throws: { "\($0)".contains("min_area_px_by_type") && "\($0)".contains(message) }
+    }
+
     @Test("the minimum area and severity thresholds are params")
     func thresholds() throws {
         let damages = try run(Self.phone(), params: "{min_area_px: 1, edge_px: 2, moderate_ratio: 0.5, severe_ratio: 0.9}")

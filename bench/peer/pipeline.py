@@ -325,6 +325,9 @@ class Pipeline:
         screen_sides = p.get("screen_sides", ["front"])
         if isinstance(screen_sides, str) or not set(screen_sides) <= {"front", "back", "left", "right", "top", "bottom"}:
             raise ValueError(f"find_damages: screen_sides must be a list of sides, not {screen_sides!r}")
+        by_type = p.get("min_area_px_by_type", {})
+        if not isinstance(by_type, dict) or not set(by_type) <= set(p.get("damage_classes", ["crack", "scratch", "chip"])):
+            raise ValueError(f"find_damages: min_area_px_by_type must map damage classes to areas, not {by_type!r}")
         found = []
         for side, labels in photo_masks.items():
             zone = zones(labels, background, screen if side in screen_sides else None, edge_px, corner_fraction)
@@ -339,7 +342,7 @@ class Pipeline:
                 members = np.flatnonzero(flat)
                 component = flat[members]
                 area = np.bincount(component, minlength=count + 1)
-                kept = np.flatnonzero(area >= min_area)
+                kept = np.flatnonzero(area >= by_type.get(name, min_area))
                 kept = kept[kept > 0]
                 if kept.size == 0:
                     continue

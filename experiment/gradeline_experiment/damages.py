@@ -115,12 +115,16 @@ SIDES = ("front", "back", "left", "right", "top", "bottom")
 
 
 def find_damages(masks, classes, damage_classes, min_area_px=30, edge_px=12, corner_fraction=0.15,
-                 moderate_ratio=0.002, severe_ratio=0.01, screen_sides=("front",)):
+                 moderate_ratio=0.002, severe_ratio=0.01, screen_sides=("front",), min_area_px_by_type=None):
     """Damages of all sides, in the worker's order (side, damage class, first pixel), and the
     zone masks by side. `masks` maps side to an HxW uint8 label array, in side order. Only the
-    sides in `screen_sides` have a screen zone."""
+    sides in `screen_sides` have a screen zone. A damage type in `min_area_px_by_type` has that
+    smallest area instead of `min_area_px`."""
     if isinstance(screen_sides, str) or not set(screen_sides) <= set(SIDES):
         raise ValueError(f"screen_sides must be a list of sides ({', '.join(SIDES)}), not {screen_sides!r}")
+    by_type = min_area_px_by_type or {}
+    if not isinstance(by_type, dict) or not set(by_type) <= set(damage_classes):
+        raise ValueError(f"min_area_px_by_type must map some of {list(damage_classes)} to areas, not {by_type!r}")
     found, zone_masks = [], {}
     for side, labels in masks.items():
         if "background" not in classes or "screen" not in classes:
@@ -134,7 +138,7 @@ def find_damages(masks, classes, damage_classes, min_area_px=30, edge_px=12, cor
                 continue
             for component in components(labels == classes.index(name)):
                 area = component["area"]
-                if area < min_area_px:
+                if area < by_type.get(name, min_area_px):
                     continue
                 votes = np.zeros(5, np.int64)
                 for y, x0, x1 in component["runs"]:

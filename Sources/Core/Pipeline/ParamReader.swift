@@ -116,6 +116,23 @@ public struct ParamReader {
         } ?? fallback ?? []
     }
 
+    /// A mapping of names to integers, each optionally bounded, such as a limit per damage type.
+    public mutating func intsByName(_ key: String, default fallback: [String: Int]? = nil,
+                                    in range: ClosedRange<Int>? = nil) -> [String: Int] {
+        let each = range.map { "integers from \($0.lowerBound) to \($0.upperBound)" } ?? "integers"
+        return read(key, default: fallback, expected: "a mapping of names to \(each)",
+                    json: { .object($0.mapValues(JSONValue.int)) }) { node in
+            guard case .mapping(let mapping) = node else { return nil }
+            var values: [String: Int] = [:]
+            for (name, value) in mapping {
+                guard case .scalar = name, let name = name.string, let value = value.int,
+                      range?.contains(value) ?? true, values[name] == nil else { return nil }
+                values[name] = value
+            }
+            return values
+        } ?? fallback ?? [:]
+    }
+
     /// Records a value derived from params (a file's hash, say), for the trace and fingerprint.
     public mutating func record(_ key: String, _ value: JSONValue) {
         resolved[key] = value

@@ -1,6 +1,7 @@
 /// `find_damages`: locates each damage in the photo-sized masks and assigns it a zone.
 ///
-/// Damages are 8-connected components of each damage class, at least `min_area_px` pixels.
+/// Damages are 8-connected components of each damage class, at least `min_area_px` pixels, or
+/// the type's own smallest area in `min_area_px_by_type` (for example `{crack: 600}`).
 /// Zones come from the model's own classes, not from fixed coordinates:
 /// - **screen**: each row's span from its leftmost to its rightmost screen pixel, so that damage
 ///   on the screen (which the mask labels as damage, not screen) still counts as screen. Only on
@@ -23,6 +24,8 @@ public struct FindDamages: PipelineFunction {
     let zonesOutput: ArtifactKey<Sided<Mask>>
     let damageClasses: [String]
     let minArea: Int
+    /// Per damage type, a smallest area other than `minArea`.
+    let minAreaByType: [String: Int]
     let edgeWidth: Int
     let moderateRatio: Double
     let severeRatio: Double
@@ -36,6 +39,11 @@ public struct FindDamages: PipelineFunction {
         zonesOutput = step.output("zones", Sided<Mask>.self, default: "zones")
         damageClasses = step.params.strings("damage_classes", default: ["crack", "scratch", "chip"])
         minArea = step.params.int("min_area_px", default: 30, in: 1...1_000_000)
+        minAreaByType = step.params.intsByName("min_area_px_by_type", default: [:], in: 1...1_000_000)
+        let classes = damageClasses
+        if let unknown = minAreaByType.keys.sorted().first(where: { !classes.contains($0) }) {
+            step.params.reject("min_area_px_by_type", "'\(unknown)' is not one of damage_classes (\(classes.joined(separator: ", ")))")
+        }
         edgeWidth = step.params.int("edge_px", default: 12, in: 0...1000)
         moderateRatio = step.params.double("moderate_ratio", default: 0.002, in: 0...1)
         severeRatio = step.params.double("severe_ratio", default: 0.01, in: 0...1)
@@ -73,7 +81,8 @@ public struct FindDamages: PipelineFunction {
             let labelled = damageClasses.compactMap { name in mask.classes.firstIndex(of: name).map { (name, UInt8($0)) } }
             let byLabel = Self.components(mask, labels: Set(labelled.map(\.1)))
             for (name, label) in labelled {
-                for component in byLabel[label] ?? [] where component.pixels.count >= minArea {
+                let smallest = minAreaByType[name] ?? minArea
+                for component in byLabel[label] ?? [] where component.pixels.count >= smallest {
                     let votes = Self.counts(of: component.pixels.map { zones[$0] })
                     let zone = Self.winner(votes)
                     let ratio = Double(component.pixels.count) / Double(max(zoneArea[Int(zone.rawValue)], 1))
