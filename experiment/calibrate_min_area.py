@@ -8,7 +8,9 @@ components of at least that area that touch a drawn damage of their type (true) 
 (false), and the drawn damages that some such component touches (found). It prints precision,
 recall and F1 per candidate, the areas given in pixels of a 720x1440 photo (the worker's
 `min_area_px`; the validation set is at the model's 256x512, so areas scale by (720/256)^2).
-A drawn damage is counted per connected piece, so a shattered corner counts several times;
+The areas assume the kiosk's 720x1440 photos (find_damages counts photo pixels, so larger
+photos need larger areas). The validation set is whichever make_dataset.py wrote last (run 11's
+figures below are from `--seed 11`). A drawn damage is counted per connected piece, so a shattered corner counts several times;
 read the figures as a comparison between candidates. About 15 s.
 
 With run 11 (docs/model.md): crack F1 0.44 at 150 px, 0.49 at 400, 0.53 at 600 and 800;

@@ -2,10 +2,11 @@
 and the pixel confusion by side. `gradeline-worker evaluate` gives the figures; this gives the
 cases behind them.
 
-    python3 experiment/confusion.py [--model models/damage-seg.onnx] [--all] [--min-area 150]
+    python3 experiment/confusion.py [--model models/damage-seg.onnx] [--all] [--min-area N]
 
 It runs the experiment's own steps (preprocess, onnxruntime, damages.find_damages and the grade
-rules of config/grading.yaml) on each golden phone, photos decoded with Pillow, so its grades
+rules of config/grading.yaml, with find_damages' smallest areas from config/pipeline.yaml unless
+--min-area gives one for every type) on each golden phone, photos decoded with Pillow, so its grades
 can differ from the worker's by a case or two. Cases whose grade is not the expected one are
 listed with their damages (T: drawn, F: found); --all lists every case.
 """
@@ -40,11 +41,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=str(ROOT / "models" / "damage-seg.onnx"))
     parser.add_argument("--golden", default=str(ROOT / "experiment" / "evalset" / "golden"))
-    parser.add_argument("--min-area", type=int, default=150)
+    parser.add_argument("--min-area", type=int, default=None, help="one smallest area for every damage type")
     parser.add_argument("--all", action="store_true")
     args = parser.parse_args()
     session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
     rules = yaml.safe_load((ROOT / "config" / "grading.yaml").read_text())
+    shipped = next(step["find_damages"] for pipe in yaml.safe_load((ROOT / "config" / "pipeline.yaml").read_text())["pipelines"].values()
+                   for step in pipe if isinstance(step, dict) and "find_damages" in step)
+    params = {key: shipped[key] for key in ("min_area_px", "edge_px", "corner_fraction", "moderate_ratio",
+                                            "severe_ratio", "screen_sides", "min_area_px_by_type") if key in shipped}
+    if args.min_area is not None:
+        params = {**params, "min_area_px": args.min_area, "min_area_px_by_type": {}}
     confusion = {side: np.zeros((6, 6), np.int64) for side in ("front", "back")}
     agree = total = 0
     for case in sorted(p for p in pathlib.Path(args.golden).iterdir() if p.is_dir()):
@@ -56,7 +63,7 @@ def main() -> None:
             masks[side] = mask(session, case / name)
             labels = np.asarray(Image.open(case / truth["labels"][side])).astype(np.int64)
             confusion[side] += np.bincount(labels.ravel() * 6 + masks[side].ravel(), minlength=36).reshape(6, 6)
-        found, _ = damages.find_damages(masks, CLASSES, ["crack", "scratch", "chip"], args.min_area)
+        found, _ = damages.find_damages(masks, CLASSES, ["crack", "scratch", "chip"], **params)
         grade = damages.grade(rules, found)
         ok = grade["value"] == truth["expected"].get("grade")
         agree, total = agree + ok, total + 1

@@ -90,10 +90,12 @@ struct PostprocessTests {
 
     @Test("min_area_px_by_type is a mapping of damage classes to areas", arguments: [
         ("{crak: 600}", "'crak' is not one of damage_classes"),
-        ("[600]", "must be a mapping of names to integers from 1 to 1000000"),
-        ("{crack: 0}", "must be a mapping of names to integers from 1 to 1000000"),
-        ("{crack: big}", "must be a mapping of names to integers"),
-        ("{crack: {a: 1}}", "must be a mapping of names to integers"),
+        ("[600]", "must be a mapping of names to integers from 1 to 1000000, not a list of 1"),
+        ("{crack: 0}", "'crack' must be one of integers from 1 to 1000000, not '0'"),
+        ("{crack: 600.5}", "'crack' must be one of integers from 1 to 1000000, not '600.5'"),
+        ("{crack: big}", "'crack' must be one of integers from 1 to 1000000, not 'big'"),
+        ("{crack: {a: 1}}", "'crack' must be one of integers from 1 to 1000000, not a mapping"),
+        ("{[a]: 1}", "a name must be text, not a list of 1"),
     ])
     func minAreaByTypeChecked(value: String, message: String) throws {
         #expect {

@@ -326,7 +326,8 @@ class Pipeline:
         if isinstance(screen_sides, str) or not set(screen_sides) <= {"front", "back", "left", "right", "top", "bottom"}:
             raise ValueError(f"find_damages: screen_sides must be a list of sides, not {screen_sides!r}")
         by_type = p.get("min_area_px_by_type", {})
-        if not isinstance(by_type, dict) or not set(by_type) <= set(p.get("damage_classes", ["crack", "scratch", "chip"])):
+        if (not isinstance(by_type, dict) or not set(by_type) <= set(p.get("damage_classes", ["crack", "scratch", "chip"]))
+                or not all(type(v) is int and 1 <= v <= 1_000_000 for v in by_type.values())):
             raise ValueError(f"find_damages: min_area_px_by_type must map damage classes to areas, not {by_type!r}")
         found = []
         for side, labels in photo_masks.items():

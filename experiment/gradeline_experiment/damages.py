@@ -122,9 +122,11 @@ def find_damages(masks, classes, damage_classes, min_area_px=30, edge_px=12, cor
     smallest area instead of `min_area_px`."""
     if isinstance(screen_sides, str) or not set(screen_sides) <= set(SIDES):
         raise ValueError(f"screen_sides must be a list of sides ({', '.join(SIDES)}), not {screen_sides!r}")
-    by_type = min_area_px_by_type or {}
-    if not isinstance(by_type, dict) or not set(by_type) <= set(damage_classes):
-        raise ValueError(f"min_area_px_by_type must map some of {list(damage_classes)} to areas, not {by_type!r}")
+    by_type = {} if min_area_px_by_type is None else min_area_px_by_type
+    if (not isinstance(by_type, dict) or not set(by_type) <= set(damage_classes)
+            or not all(type(v) is int and 1 <= v <= 1_000_000 for v in by_type.values())):
+        raise ValueError(f"min_area_px_by_type must map some of {list(damage_classes)} to areas of 1 to "
+                         f"1000000 px, not {by_type!r}")
     found, zone_masks = [], {}
     for side, labels in masks.items():
         if "background" not in classes or "screen" not in classes:

@@ -117,9 +117,32 @@ public struct ParamReader {
     }
 
     /// A mapping of names to integers, each optionally bounded, such as a limit per damage type.
+    /// A bad entry is named, at its own line.
     public mutating func intsByName(_ key: String, default fallback: [String: Int]? = nil,
                                     in range: ClosedRange<Int>? = nil) -> [String: Int] {
         let each = range.map { "integers from \($0.lowerBound) to \($0.upperBound)" } ?? "integers"
+        if case .mapping(let mapping)? = nodes[key]?.node {
+            var seen: Set<String> = []
+            for (name, value) in mapping {
+                var problem: String?
+                if case .scalar = name, let text = name.string {
+                    if !seen.insert(text).inserted {
+                        problem = "'\(text)' is given twice"
+                    } else if value.int.map({ range?.contains($0) ?? true }) != true {
+                        let shown = value.string.map { "'\($0)'" } ?? Self.describe(value)
+                        problem = "'\(text)' must be one of \(each), not \(shown)"
+                    }
+                } else {
+                    problem = "a name must be text, not \(Self.describe(name))"
+                }
+                if let problem {
+                    problems.append(Problem(message: "param '\(key)': \(problem)", mark: value.mark))
+                    consumed.insert(key)
+                    resolved[key] = .null
+                    return fallback ?? [:]
+                }
+            }
+        }
         return read(key, default: fallback, expected: "a mapping of names to \(each)",
                     json: { .object($0.mapValues(JSONValue.int)) }) { node in
             guard case .mapping(let mapping) = node else { return nil }
