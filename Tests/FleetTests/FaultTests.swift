@@ -53,7 +53,9 @@ struct FaultTests {
             let frozeAt = ContinuousClock.now
             try await harness.waitForLog("w1", containing: "lost the broker connection", timeout: .seconds(20))
             let detected = ContinuousClock.now - frozeAt
-            #expect(detected < .seconds(2 * Self.heartbeat + 2), "found after \(detected)")
+            // Two heartbeats plus slack, as for the freeze mid-publish below: 6.2 s once in a full
+            // clean-clone run, about 4.1 s alone.
+            #expect(detected < .seconds(2 * Self.heartbeat + 4), "found after \(detected)")
             proxy.set(.pass)
             let jobs = (0..<6).map { harness.job("thaw-\($0)") }
             try await harness.submit(jobs)
