@@ -146,13 +146,10 @@ public struct ParamReader {
         return read(key, default: fallback, expected: "a mapping of names to \(each)",
                     json: { .object($0.mapValues(JSONValue.int)) }) { node in
             guard case .mapping(let mapping) = node else { return nil }
-            var values: [String: Int] = [:]
-            for (name, value) in mapping {
-                guard case .scalar = name, let name = name.string, let value = value.int,
-                      range?.contains(value) ?? true, values[name] == nil else { return nil }
-                values[name] = value
-            }
-            return values
+            // Every entry was checked above: text names, each once, with integers in range.
+            return Dictionary(uniqueKeysWithValues: mapping.compactMap { name, value in
+                name.string.flatMap { name in value.int.map { (name, $0) } }
+            })
         } ?? fallback ?? [:]
     }
 
