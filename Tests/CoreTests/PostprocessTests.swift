@@ -108,6 +108,66 @@ struct PostprocessTests {
         } throws: { "\($0)".contains("min_area_px_by_type") && "\($0)".contains(message) }
     }
 
+    /// The phone with a 30 px stretch of scratch on rows 14 to 16 touching the crack (24 px) from
+    /// below, and a separate 12 px scratch on rows 19 and 20.
+    static func crackWithScratchStretch() -> Mask {
+        var mask = phone()
+        for y in 14..<17 { for x in 5..<15 { mask.labels[y * mask.width + x] = 4 } }
+        for y in 19..<21 { for x in 6..<12 { mask.labels[y * mask.width + x] = 4 } }
+        return mask
+    }
+
+    @Test("merge_types makes touching crack and scratch pixels one damage, of the type with the most weighted pixels")
+    func mergeTypes() throws {
+        let mask = Self.crackWithScratchStretch()
+        let summary = { (params: String) in
+            try self.run(mask, params: params).map { "\($0.type) \($0.areaPixels)" }
+        }
+        // Apart: the crack, both scratches, the chip (the 1 px speck is below min_area_px).
+        #expect(try summary("{min_area_px: 2, edge_px: 2}") == ["crack 24", "scratch 30", "scratch 12", "chip 6"])
+        // Together: 30 scratch pixels outweigh 24 crack pixels; the separate scratch stays apart.
+        #expect(try summary("{min_area_px: 2, edge_px: 2, merge_types: [crack, scratch]}") == ["scratch 54", "scratch 12", "chip 6"])
+        let merged = try #require(try run(mask, params: "{min_area_px: 2, edge_px: 2, merge_types: [crack, scratch]}").first)
+        #expect(merged.bbox == BoundingBox(x: 5, y: 8, width: 10, height: 9))
+        #expect(merged.zone == "screen")
+        // A crack pixel counting twice: 48 against 30.
+        #expect(try summary("{min_area_px: 2, edge_px: 2, merge_types: [crack, scratch], merge_weights: {crack: 2}}")
+                == ["crack 54", "scratch 12", "chip 6"])
+        // 5 x 24 = 4 x 30: a tie goes to the type listed first.
+        #expect(try summary("{min_area_px: 2, edge_px: 2, merge_types: [crack, scratch], merge_weights: {crack: 5, scratch: 4}}")
+                == ["crack 54", "scratch 12", "chip 6"])
+        #expect(try summary("{min_area_px: 2, edge_px: 2, merge_types: [scratch, crack], merge_weights: {crack: 5, scratch: 4}}")
+                == ["scratch 54", "scratch 12", "chip 6"])
+        // The smallest area is the chosen type's, over all the damage's pixels.
+        #expect(try summary("{min_area_px: 2, edge_px: 2, merge_types: [crack, scratch], min_area_px_by_type: {scratch: 55}}")
+                == ["chip 6"])
+        #expect(try summary("{min_area_px: 2, edge_px: 2, merge_types: [crack, scratch], min_area_px_by_type: {scratch: 54, crack: 100}}")
+                == ["scratch 54", "chip 6"])
+        // One type alone merges nothing.
+        #expect(try summary("{min_area_px: 2, edge_px: 2, merge_types: [crack]}") == ["crack 24", "scratch 30", "scratch 12", "chip 6"])
+    }
+
+    @Test("merge_types names damage classes once each; merge_weights maps merge_types to weights", arguments: [
+        ("merge_types: [crak, scratch]", "param 'merge_types': 'crak' is not one of damage_classes (crack, scratch)"),
+        ("merge_types: [crack, scratch, crack]", "param 'merge_types': 'crack' is named twice"),
+        ("merge_types: crack", "merge_types"),
+        ("merge_types: [crack, scratch], merge_weights: {chip: 2}", "param 'merge_weights': 'chip' is not one of merge_types (crack, scratch)"),
+        ("merge_weights: {crack: 2}", "param 'merge_weights': 'crack' is not one of merge_types (none)"),
+        ("merge_types: [crack, scratch], merge_weights: {crack: 0}", "'crack' must be one of integers from 1 to 1000, not '0'"),
+        ("merge_types: [crack, scratch], merge_weights: {crack: 1001}", "'crack' must be one of integers from 1 to 1000, not '1001'"),
+        ("merge_types: [crack, scratch], merge_weights: [2]", "merge_weights"),
+    ])
+    func mergeTypesChecked(params: String, message: String) throws {
+        #expect {
+            try PipelineConfig.parse(yaml: """
+                main: [p]
+                pipelines:
+                  p:
+                    - find_damages: {damage_classes: [crack, scratch], \(params)}
+                """, file: "t.yaml", provided: ["photo_mask": Sided<Mask>.self])
+        } throws: { "\($0)".contains(message) }
+    }
+
     @Test("the minimum area and severity thresholds are params")
     func thresholds() throws {
         let damages = try run(Self.phone(), params: "{min_area_px: 1, edge_px: 2, moderate_ratio: 0.5, severe_ratio: 0.9}")

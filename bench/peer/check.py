@@ -73,7 +73,8 @@ def main():
         reference, _ = experiment_damages.find_damages(
             photo_masks, peer.classes, p["damage_classes"], p["min_area_px"], p["edge_px"],
             p.get("corner_fraction", 0.15), p.get("moderate_ratio", 0.002), p.get("severe_ratio", 0.01),
-            p.get("screen_sides", ["front"]), p.get("min_area_px_by_type", {}))
+            p.get("screen_sides", ["front"]), p.get("min_area_px_by_type", {}),
+            p.get("merge_types", []), p.get("merge_weights", {}))
         if reference != result["damages"]:
             problems.append(f"{phone}: the peer's damages differ from the experiment's find_damages on the same masks")
         else:

@@ -329,14 +329,33 @@ class Pipeline:
         if (not isinstance(by_type, dict) or not set(by_type) <= set(p.get("damage_classes", ["crack", "scratch", "chip"]))
                 or not all(type(v) is int and 1 <= v <= 1_000_000 for v in by_type.values())):
             raise ValueError(f"find_damages: min_area_px_by_type must map damage classes to areas, not {by_type!r}")
+        merge_types, weights = p.get("merge_types", []), p.get("merge_weights", {})
+        if (isinstance(merge_types, str) or not set(merge_types) <= set(p.get("damage_classes", ["crack", "scratch", "chip"]))
+                or len(set(merge_types)) != len(merge_types) or not isinstance(weights, dict)
+                or not set(weights) <= set(merge_types) or not all(type(v) is int and 1 <= v <= 1000 for v in weights.values())):
+            raise ValueError(f"find_damages: merge_types must list damage classes once each and merge_weights map "
+                             f"them to 1 to 1000, not {merge_types!r} and {weights!r}")
+        merging = [(self.classes.index(name), weights.get(name, 1)) for name in merge_types if name in self.classes]
         found = []
         for side, labels in photo_masks.items():
             zone = zones(labels, background, screen if side in screen_sides else None, edge_px, corner_fraction)
             zone_area = np.bincount(zone.ravel(), minlength=5)
+            # Merged types: one labelling of their union, each component taking the type with the
+            # most pixels times its weight (the first listed on a tie).
+            if merging:
+                union, union_count = ndimage.label(np.isin(labels, [label for label, _ in merging]), structure=EIGHT_CONNECTED)
+                by_label = np.bincount(union.ravel() * 256 + labels.ravel(), minlength=(union_count + 1) * 256)
+                by_label = by_label.reshape(union_count + 1, 256)
+                scores = np.stack([by_label[:, label] * weight for label, weight in merging], axis=1)
+                winner = np.array([label for label, _ in merging])[np.argmax(scores, axis=1)]
             for name in p.get("damage_classes", ["crack", "scratch", "chip"]):
                 if name not in self.classes:
                     continue
-                labelled, count = ndimage.label(labels == self.classes.index(name), structure=EIGHT_CONNECTED)
+                label = self.classes.index(name)
+                if any(label == merged for merged, _ in merging):
+                    labelled, count = union, union_count
+                else:
+                    labelled, count = ndimage.label(labels == label, structure=EIGHT_CONNECTED)
                 if count == 0:
                     continue
                 flat = labelled.ravel()
@@ -344,6 +363,8 @@ class Pipeline:
                 component = flat[members]
                 area = np.bincount(component, minlength=count + 1)
                 kept = np.flatnonzero(area >= by_type.get(name, min_area))
+                if labelled is union:
+                    kept = kept[winner[kept] == label]
                 kept = kept[kept > 0]
                 if kept.size == 0:
                     continue

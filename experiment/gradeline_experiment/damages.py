@@ -114,12 +114,33 @@ def zones(labels: np.ndarray, background: int, screen, edge_px: int, corner_frac
 SIDES = ("front", "back", "left", "right", "top", "bottom")
 
 
+def merged_components(labels, merging):
+    """Components of the pixels whose label is in `merging` (a list of (label, weight) in
+    priority order), each with the label it takes: the largest weight times pixels, the first
+    on a tie. Returns {label: [component, ...]} with each list in first-pixel order."""
+    out = {label: [] for label, _ in merging}
+    if not merging:
+        return out
+    for component in components(np.isin(labels, [label for label, _ in merging])):
+        pixels = np.zeros(256, np.int64)
+        for y, x0, x1 in component["runs"]:
+            pixels += np.bincount(labels[y, x0:x1], minlength=256)
+        winner, best = merging[0][0], -1
+        for label, weight in merging:
+            if pixels[label] * weight > best:
+                winner, best = label, pixels[label] * weight
+        out[winner].append(component)
+    return out
+
+
 def find_damages(masks, classes, damage_classes, min_area_px=30, edge_px=12, corner_fraction=0.15,
-                 moderate_ratio=0.002, severe_ratio=0.01, screen_sides=("front",), min_area_px_by_type=None):
+                 moderate_ratio=0.002, severe_ratio=0.01, screen_sides=("front",), min_area_px_by_type=None,
+                 merge_types=(), merge_weights=None):
     """Damages of all sides, in the worker's order (side, damage class, first pixel), and the
     zone masks by side. `masks` maps side to an HxW uint8 label array, in side order. Only the
     sides in `screen_sides` have a screen zone. A damage type in `min_area_px_by_type` has that
-    smallest area instead of `min_area_px`."""
+    smallest area instead of `min_area_px`. The types in `merge_types` make one damage where
+    their pixels touch, of the type with the most pixels times `merge_weights[type]` (default 1)."""
     if isinstance(screen_sides, str) or not set(screen_sides) <= set(SIDES):
         raise ValueError(f"screen_sides must be a list of sides ({', '.join(SIDES)}), not {screen_sides!r}")
     by_type = {} if min_area_px_by_type is None else min_area_px_by_type
@@ -127,6 +148,13 @@ def find_damages(masks, classes, damage_classes, min_area_px=30, edge_px=12, cor
             or not all(type(v) is int and 1 <= v <= 1_000_000 for v in by_type.values())):
         raise ValueError(f"min_area_px_by_type must map some of {list(damage_classes)} to areas of 1 to "
                          f"1000000 px, not {by_type!r}")
+    weights = {} if merge_weights is None else merge_weights
+    if (isinstance(merge_types, str) or not set(merge_types) <= set(damage_classes)
+            or len(set(merge_types)) != len(merge_types)):
+        raise ValueError(f"merge_types must list some of {list(damage_classes)} once each, not {merge_types!r}")
+    if (not isinstance(weights, dict) or not set(weights) <= set(merge_types)
+            or not all(type(v) is int and 1 <= v <= 1000 for v in weights.values())):
+        raise ValueError(f"merge_weights must map some of {list(merge_types)} to weights of 1 to 1000, not {weights!r}")
     found, zone_masks = [], {}
     for side, labels in masks.items():
         if "background" not in classes or "screen" not in classes:
@@ -135,10 +163,13 @@ def find_damages(masks, classes, damage_classes, min_area_px=30, edge_px=12, cor
         zone = zones(labels, classes.index("background"), screen, edge_px, corner_fraction)
         zone_masks[side] = zone
         zone_area = np.bincount(zone.ravel(), minlength=5)
+        merging = [(classes.index(name), weights.get(name, 1)) for name in merge_types if name in classes]
+        merged = merged_components(labels, merging)
         for name in damage_classes:
             if name not in classes:
                 continue
-            for component in components(labels == classes.index(name)):
+            label = classes.index(name)
+            for component in merged[label] if label in merged else components(labels == label):
                 area = component["area"]
                 if area < by_type.get(name, min_area_px):
                     continue

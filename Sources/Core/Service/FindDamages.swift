@@ -13,6 +13,12 @@
 /// - **body**: the rest of the device.
 /// A damage takes the zone most of its pixels lie in; `zone_ratio` is its area over the zone's.
 /// Severity: `severe` from `severe_ratio` of its zone, `moderate` from `moderate_ratio`, else `minor`.
+///
+/// The types in `merge_types` (for example `[crack, scratch]`) make one damage wherever their
+/// pixels touch: the model often labels stretches of one crack as scratch, and each stretch would
+/// otherwise be a damage of its own. The damage takes the type with the most pixels, each pixel
+/// of a type counting `merge_weights[type]` times (default 1); a tie goes to the type listed first
+/// in `merge_types`. Its area is all its pixels, and that type's smallest area applies.
 public struct FindDamages: PipelineFunction {
     public static let descriptor = FunctionDescriptor(
         name: "find_damages", module: .service,
@@ -32,6 +38,10 @@ public struct FindDamages: PipelineFunction {
     let cornerFraction: Double
     /// The sides that have a screen.
     let screenSides: Set<Side>
+    /// Damage types whose touching pixels make one damage, and how much a pixel of each counts
+    /// towards the damage's type.
+    let mergeTypes: [String]
+    let mergeWeights: [String: Int]
 
     public init(configuring step: inout StepBuilder) {
         input = step.input("mask", Sided<Mask>.self, default: "photo_mask")
@@ -43,6 +53,17 @@ public struct FindDamages: PipelineFunction {
         let classes = damageClasses
         if let unknown = minAreaByType.keys.sorted().first(where: { !classes.contains($0) }) {
             step.params.reject("min_area_px_by_type", "'\(unknown)' is not one of damage_classes (\(classes.joined(separator: ", ")))")
+        }
+        let merged = step.params.strings("merge_types", default: [])
+        mergeTypes = merged
+        if let unknown = merged.first(where: { !classes.contains($0) }) {
+            step.params.reject("merge_types", "'\(unknown)' is not one of damage_classes (\(classes.joined(separator: ", ")))")
+        } else if let twice = merged.enumerated().first(where: { merged[..<$0.offset].contains($0.element) })?.element {
+            step.params.reject("merge_types", "'\(twice)' is named twice")
+        }
+        mergeWeights = step.params.intsByName("merge_weights", default: [:], in: 1...1000)
+        if let unknown = mergeWeights.keys.sorted().first(where: { !merged.contains($0) }) {
+            step.params.reject("merge_weights", "'\(unknown)' is not one of merge_types (\(merged.isEmpty ? "none" : merged.joined(separator: ", ")))")
         }
         edgeWidth = step.params.int("edge_px", default: 12, in: 0...1000)
         moderateRatio = step.params.double("moderate_ratio", default: 0.002, in: 0...1)
@@ -79,7 +100,10 @@ public struct FindDamages: PipelineFunction {
             // hash per pixel, which was a fifth of a job's non-model time.
             let zoneArea = Self.counts(of: zones)
             let labelled = damageClasses.compactMap { name in mask.classes.firstIndex(of: name).map { (name, UInt8($0)) } }
-            let byLabel = Self.components(mask, labels: Set(labelled.map(\.1)))
+            let merging = mergeTypes.compactMap { name in
+                mask.classes.firstIndex(of: name).map { (label: UInt8($0), weight: mergeWeights[name] ?? 1) }
+            }
+            let byLabel = Self.components(mask, labels: Set(labelled.map(\.1)), merging: merging)
             for (name, label) in labelled {
                 let smallest = minAreaByType[name] ?? minArea
                 for component in byLabel[label] ?? [] where component.pixels.count >= smallest {
@@ -246,13 +270,25 @@ public struct FindDamages: PipelineFunction {
     typealias Component = (pixels: [Int], box: BoundingBox)
 
     /// 8-connected components of each label in `labels`, each list in scan order: one pass over
-    /// the mask for all the damage classes.
-    static func components(_ mask: Mask, labels: Set<UInt8>) -> [UInt8: [Component]] {
-        var isMember = [Bool](repeating: false, count: 256)
+    /// the mask for all the damage classes. The labels in `merging` join each other: such a
+    /// component goes to the label with the largest weight times pixels, the first on a tie.
+    static func components(_ mask: Mask, labels: Set<UInt8>,
+                           merging: [(label: UInt8, weight: Int)] = []) -> [UInt8: [Component]] {
+        var isMember = [Bool](repeating: false, count: 256), isMerged = isMember
         for label in labels { isMember[Int(label)] = true }
+        for (label, _) in merging where isMember[Int(label)] { isMerged[Int(label)] = true }
         var found: [UInt8: [Component]] = [:]
-        flood(mask, seed: { isMember[Int($0)] }, joins: { $0 == $1 }) { label, component in
-            found[label, default: []].append(component)
+        flood(mask, seed: { isMember[Int($0)] }, joins: { $0 == $1 || (isMerged[Int($0)] && isMerged[Int($1)]) }) { label, component in
+            guard isMerged[Int(label)] else { return found[label, default: []].append(component) }
+            var pixels = [Int](repeating: 0, count: 256)
+            mask.labels.withUnsafeBufferPointer { labels in
+                for pixel in component.pixels { pixels[Int(labels[pixel])] &+= 1 }
+            }
+            var winner = label, best = -1
+            for (candidate, weight) in merging where pixels[Int(candidate)] * weight > best {
+                (winner, best) = (candidate, pixels[Int(candidate)] * weight)
+            }
+            found[winner, default: []].append(component)
         }
         return found
     }

@@ -1,0 +1,131 @@
+"""find_damages' smallest areas (`min_area_px`, `min_area_px_by_type`) and crack weight
+(`merge_weights`), chosen on the training renderer's own validation set
+(experiment/data/val.npz, made by make_dataset.py), not on the golden set.
+
+    python3 experiment/calibrate_find_damages.py [--model models/damage-seg.onnx]
+
+Two tables, each counting over the validation photos the model's crack and scratch components
+that touch a drawn damage of their type (true) or none (false), and the drawn damages that some
+such component touches (found); each prints precision, recall and F1 per candidate.
+
+- Smallest area, crack and scratch components apart (no merging), at candidate areas given in
+  pixels of a 720x1440 photo (the worker's `min_area_px`; the validation set is at the model's
+  256x512, so areas scale by (720/256)^2). Larger photos need larger areas.
+- Crack weight, with `merge_types: [crack, scratch]` and the smallest areas of
+  config/pipeline.yaml: touching crack and scratch pixels make one damage, a crack when its crack
+  pixels times the weight are at least its scratch pixels. "apart" is the first table's row at
+  the shipped areas.
+
+The validation set is whichever make_dataset.py wrote last (docs/model.md names the seed of each
+figure). A drawn damage is counted per connected piece, so a shattered corner counts several
+times; read the figures as a comparison between candidates. About 20 s.
+"""
+import argparse
+import pathlib
+import sys
+
+import numpy as np
+import onnxruntime as ort
+import yaml
+from scipy import ndimage
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from gradeline_experiment import preprocess  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CRACK, SCRATCH = 3, 4
+KINDS = {CRACK: "crack", SCRATCH: "scratch"}
+SCALE = (720 / 256) * (1440 / 512)
+AREAS = [50, 100, 150, 200, 250, 300, 400, 500, 600, 800]
+WEIGHTS = [None, 1, 2, 3, 4, 6, 8]
+EIGHT = np.ones((3, 3), bool)
+
+
+def shipped_areas():
+    """{crack: px, scratch: px} from config/pipeline.yaml's find_damages."""
+    config = yaml.safe_load((ROOT / "config" / "pipeline.yaml").read_text())
+    params = next(step["find_damages"] for pipe in config["pipelines"].values()
+                  for step in pipe if isinstance(step, dict) and "find_damages" in step)
+    by_type = params.get("min_area_px_by_type", {})
+    return {kind: by_type.get(name, params.get("min_area_px", 30)) for kind, name in KINDS.items()}
+
+
+def found_components(predicted, weight):
+    """{kind: (labelled array, component ids, areas in photo pixels)}; with a weight, crack and
+    scratch components are the merged ones of the kind that wins."""
+    out = {}
+    if weight is None:
+        for kind in KINDS:
+            found, n = ndimage.label(predicted == kind, EIGHT)
+            out[kind] = (found, np.arange(1, n + 1), np.bincount(found.ravel(), minlength=n + 1)[1:] * SCALE)
+        return out
+    union, n = ndimage.label((predicted == CRACK) | (predicted == SCRATCH), EIGHT)
+    cracks = np.bincount(union[predicted == CRACK], minlength=n + 1)
+    scratches = np.bincount(union[predicted == SCRATCH], minlength=n + 1)
+    areas = (cracks + scratches)[1:] * SCALE
+    ids = np.arange(1, n + 1)
+    is_crack = (cracks * weight >= scratches)[1:]
+    out[CRACK] = (union, ids[is_crack], areas[is_crack])
+    out[SCRATCH] = (union, ids[~is_crack], areas[~is_crack])
+    return out
+
+
+def tally(counts, key, truth, found, ids, areas, smallest):
+    """Adds one photo's true, false and found counts for one kind at one smallest area."""
+    touched = set()
+    for component in ids[areas >= smallest]:
+        hit = np.unique(truth[found == component])
+        hit = hit[hit > 0]
+        counts[key][0 if hit.size else 1] += 1
+        touched.update(hit.tolist())
+    counts[key][2] += len(touched)
+
+
+def table(title, rows, counts, drawn):
+    print(title)
+    print(f"{'':14}crack P / R / F1      scratch P / R / F1    mean F1")
+    for row in rows:
+        cells, f1s = [], []
+        for kind in KINDS:
+            true, false, found = counts[(kind, row)]
+            p, r = true / max(true + false, 1), found / max(drawn[kind], 1)
+            f1 = 2 * p * r / max(p + r, 1e-9)
+            f1s.append(f1)
+            cells.append(f"{p:.2f} / {r:.2f} / {f1:.2f}")
+        name = "apart" if row is None else str(row)
+        print(f"{name:>12}  {cells[0]:20}  {cells[1]:20}  {np.mean(f1s):.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=str(ROOT / "models" / "damage-seg.onnx"))
+    parser.add_argument("--val", default=str(ROOT / "experiment" / "data" / "val.npz"))
+    args = parser.parse_args()
+    data = np.load(args.val)
+    session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    shipped = shipped_areas()
+    by_area = {(kind, area): [0, 0, 0] for kind in KINDS for area in AREAS}  # true, false, found
+    by_weight = {(kind, weight): [0, 0, 0] for kind in KINDS for weight in WEIGHTS}
+    drawn = {kind: 0 for kind in KINDS}
+    for image, labels in zip(data["images"], data["labels"]):
+        predicted = session.run(None, {name: preprocess.to_model_input(image)[None]})[0][0].argmax(0)
+        truths = {}
+        for kind in KINDS:
+            truths[kind], count = ndimage.label(labels == kind, EIGHT)
+            drawn[kind] += count
+        for weight in WEIGHTS:
+            for kind, (found, ids, areas) in found_components(predicted, weight).items():
+                if weight is None:
+                    for area in AREAS:
+                        tally(by_area, (kind, area), truths[kind], found, ids, areas, area)
+                tally(by_weight, (kind, weight), truths[kind], found, ids, areas, shipped[kind])
+    print(f"{len(data['images'])} validation photos; drawn: {drawn[CRACK]} cracks, {drawn[SCRATCH]} scratches")
+    table("min_area_px (crack and scratch apart)", AREAS, by_area, drawn)
+    print()
+    table(f"crack weight (merge_types: [crack, scratch]; smallest areas crack {shipped[CRACK]} px, "
+          f"scratch {shipped[SCRATCH]} px)", WEIGHTS, by_weight, drawn)
+
+
+if __name__ == "__main__":
+    main()
