@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Where a job's time goes: each pipeline step's milliseconds within one two-sided job, for one
+# build of the worker or two side by side.
+#
+#   bash bench/stages.sh [ROUNDS] [JOBS]
+#   BASELINE=/path/to/other/release bash bench/stages.sh     # old and new binaries alternating
+#
+# Grades JOBS copies (10) of phone-02's job (samples/phone-02-front.png and -back.png) in one
+# `gradeline-worker grade` process per round, with the config in PIPELINE (config/pipeline.yaml).
+# The first job of each process is left out (the model's first run). Per step it keeps the
+# fastest of the jobs, which is least disturbed by a noisy machine, then takes the median over
+# ROUNDS (4) rounds, binaries alternating. It prints ms per step, the pipeline's total, the
+# model (`segment`) and the share of the pipeline outside the model (issue 11's goal: 25%).
+# BIN is the build to measure (.build/release, built here when it is the default); a BASELINE
+# build must understand the config's params.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds="${1:-4}"
+jobs="${2:-10}"
+pipeline="${PIPELINE:-config/pipeline.yaml}"
+if [ -z "${BIN:-}" ]; then
+    swift build -c release 2>&1 | grep -aEv "^\[[0-9]+/[0-9]+\]" || true
+    BIN=.build/release
+fi
+out=run/bench-stages
+mkdir -p "$out"
+python3 bench/stages/stages.py job samples/phone-02-front.png samples/phone-02-back.png > "$out/job.json"
+args=()
+for _ in $(seq "$jobs"); do args+=(--job "$out/job.json"); done
+builds=("$BIN")
+[ -n "${BASELINE:-}" ] && builds+=("$BASELINE")
+for round in $(seq "$rounds"); do
+    for index in "${!builds[@]}"; do
+        "${builds[$index]}/gradeline-worker" grade "${args[@]}" --pipeline "$pipeline" --format json \
+            > "$out/round-$round-build-$index.json"
+    done
+done
+python3 bench/stages/stages.py report "$out" "$rounds" "${builds[@]}"
