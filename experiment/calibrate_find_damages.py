@@ -13,8 +13,8 @@ such component touches (found); each prints precision, recall and F1 per candida
   256x512, so areas scale by (720/256)^2). Larger photos need larger areas.
 - Crack weight, with `merge_types: [crack, scratch]` and the smallest areas of
   config/pipeline.yaml: touching crack and scratch pixels make one damage, a crack when its crack
-  pixels times the weight are at least its scratch pixels. "apart" is the first table's row at
-  the shipped areas.
+  pixels times the weight are at least its scratch pixels (a weight of 1.5 is
+  `merge_weights: {crack: 3, scratch: 2}`). "apart" is the first table's row at the shipped areas.
 
 The validation set is whichever make_dataset.py wrote last (docs/model.md names the seed of each
 figure). A drawn damage is counted per connected piece, so a shattered corner counts several
@@ -37,7 +37,7 @@ CRACK, SCRATCH = 3, 4
 KINDS = {CRACK: "crack", SCRATCH: "scratch"}
 SCALE = (720 / 256) * (1440 / 512)
 AREAS = [50, 100, 150, 200, 250, 300, 400, 500, 600, 800]
-WEIGHTS = [None, 1, 2, 3, 4, 6, 8]
+WEIGHTS = [None, 1, 1.25, 1.5, 2, 3, 4, 6, 8]
 EIGHT = np.ones((3, 3), bool)
 
 
