@@ -399,28 +399,13 @@ def _glass_lookalikes(rng, canvas, glass, scale):
 # A stroke's colour is the surface under it before any stroke was drawn, lifted: taken from the
 # canvas as drawn, each step would lift the last step's paint again and every stroke would end
 # near white whatever its lift.
-# A stroke is lighter than its surface or darker, mostly the way there is room for: on dark
-# glass a crack catches the light, on a white or silver back a scratch shows as a grey line.
-# Run 11 drew every stroke lighter, so on light finishes they were faint or clipped away, and it
-# found 6 of the golden set's 21 back scratches.
 STROKE_WIDTH = (2.0, 4.2)   # px at 1440 rows
-STROKE_LIFT = (35, 170)     # away from the surface under the stroke, in 8-bit steps
+STROKE_LIFT = (55, 170)     # brighter than the surface under the stroke, in 8-bit steps
 STROKE_ALPHA = 0.8
 
 
 def _stroke_width(rng, scale):
     return rng.uniform(*STROKE_WIDTH) * scale
-
-
-def _stroke_lift(rng, surface, point):
-    """A signed lift for a stroke starting at `point`: darker with probability d^2 / (d^2 + u^2),
-    where d and u are the room below and above the surface's brightness there."""
-    y = int(np.clip(point[1], 0, surface.shape[0] - 1))
-    x = int(np.clip(point[0], 0, surface.shape[1] - 1))
-    level = float(surface[y, x].mean())
-    down, up = level ** 2, (255 - level) ** 2
-    sign = -1 if rng.random() < down / max(down + up, 1e-6) else 1
-    return sign * rng.uniform(*STROKE_LIFT)
 
 
 def _jagged_path(rng, canvas, surface, labels, allowed, point, angle, length, width, lift, scale, fork_chance):
@@ -450,8 +435,7 @@ def _radial_crack(rng, canvas, labels, allowed, scale):
         impact = np.array([xs[inner][pick], ys[inner][pick]], np.float32)
     else:
         impact = synth.random_point(rng, allowed)
-    surface, count = canvas.copy(), int(rng.integers(3, 8))
-    lift = _stroke_lift(rng, surface, impact)
+    surface, lift, count = canvas.copy(), rng.uniform(*STROKE_LIFT), int(rng.integers(3, 8))
     for k in range(count):
         angle = k * 2 * np.pi / count + rng.uniform(-0.4, 0.4)
         _jagged_path(rng, canvas, surface, labels, allowed, impact.copy(), angle, rng.uniform(120, 420) * scale,
@@ -460,10 +444,9 @@ def _radial_crack(rng, canvas, labels, allowed, scale):
 
 def _single_crack(rng, canvas, labels, allowed, scale):
     """One long jagged crack across the area, forking on its way."""
-    start = synth.random_point(rng, allowed)
-    _jagged_path(rng, canvas, canvas.copy(), labels, allowed, start,
+    _jagged_path(rng, canvas, canvas.copy(), labels, allowed, synth.random_point(rng, allowed),
                  rng.uniform(0, 2 * np.pi), rng.uniform(250, 700) * scale, _stroke_width(rng, scale),
-                 _stroke_lift(rng, canvas, start), scale, 0.05)
+                 rng.uniform(*STROKE_LIFT), scale, 0.05)
 
 
 def _shattered_corner(rng, canvas, labels, allowed, scale):
@@ -474,8 +457,7 @@ def _shattered_corner(rng, canvas, labels, allowed, scale):
     cy = ys.min() if corner < 2 else ys.max()
     impact = np.array([cx, cy], np.float32) + rng.uniform(15, 50, 2) * scale * (
         (1 if corner % 2 == 0 else -1), (1 if corner < 2 else -1))
-    surface = canvas.copy()
-    lift = _stroke_lift(rng, surface, impact)
+    surface, lift = canvas.copy(), rng.uniform(*STROKE_LIFT)
     for _ in range(int(rng.integers(8, 16))):
         _jagged_path(rng, canvas, surface, labels, allowed, impact.copy(), rng.uniform(0, 2 * np.pi),
                      rng.uniform(25, 140) * scale, _stroke_width(rng, scale), lift, scale, 0.0)
@@ -496,10 +478,9 @@ def _smooth_path(rng, canvas, surface, labels, allowed, point, angle, length, wi
 
 def _straight_scratch(rng, canvas, labels, allowed, scale):
     """A long scratch, straight or bending very gently."""
-    start = synth.random_point(rng, allowed)
-    _smooth_path(rng, canvas, canvas.copy(), labels, allowed, start,
+    _smooth_path(rng, canvas, canvas.copy(), labels, allowed, synth.random_point(rng, allowed),
                  rng.uniform(0, 2 * np.pi), rng.uniform(80, 600) * scale, _stroke_width(rng, scale),
-                 _stroke_lift(rng, canvas, start), rng.normal(0, 0.15), scale)
+                 rng.uniform(*STROKE_LIFT), rng.normal(0, 0.15), scale)
 
 
 def _scratch_cluster(rng, canvas, labels, allowed, scale):
@@ -507,8 +488,7 @@ def _scratch_cluster(rng, canvas, labels, allowed, scale):
     origin = synth.random_point(rng, allowed)
     angle = rng.uniform(0, np.pi)
     normal = np.array([-np.sin(angle), np.cos(angle)], np.float32)
-    surface, offset = canvas.copy(), 0.0
-    lift = _stroke_lift(rng, surface, origin)
+    surface, lift, offset = canvas.copy(), rng.uniform(*STROKE_LIFT), 0.0
     for _ in range(int(rng.integers(3, 7))):
         _smooth_path(rng, canvas, surface, labels, allowed, origin + normal * offset, angle + rng.normal(0, 0.03),
                      rng.uniform(60, 260) * scale, _stroke_width(rng, scale), lift, rng.normal(0, 0.08), scale)
@@ -517,10 +497,9 @@ def _scratch_cluster(rng, canvas, labels, allowed, scale):
 
 def _curved_scratch(rng, canvas, labels, allowed, scale):
     """A scratch along an arc, bending by 0.4 to 2.5 radians over its length."""
-    start = synth.random_point(rng, allowed)
-    _smooth_path(rng, canvas, canvas.copy(), labels, allowed, start,
+    _smooth_path(rng, canvas, canvas.copy(), labels, allowed, synth.random_point(rng, allowed),
                  rng.uniform(0, 2 * np.pi), rng.uniform(100, 450) * scale, _stroke_width(rng, scale),
-                 _stroke_lift(rng, canvas, start), rng.choice([-1, 1]) * rng.uniform(0.4, 2.5), scale)
+                 rng.uniform(*STROKE_LIFT), rng.choice([-1, 1]) * rng.uniform(0.4, 2.5), scale)
 
 
 def _bite(rng, canvas, labels, body, centre, radius, bare):
@@ -538,46 +517,14 @@ def _bite(rng, canvas, labels, body, centre, radius, bare):
     labels[y0:y1, x0:x1][blob] = CHIP
 
 
-def _missing_bite(rng, canvas, labels, body, point, scale, bare):
-    """A piece broken off the outline at `point`: a shallow wobbly ellipse, longer along the
-    edge than deep, whose inside is gone (the tray shows through it, so it is background), with a
-    band of bare material round it inside the phone. The band is the chip."""
-    h, w = body.shape
-    smooth = ndimage.gaussian_filter(body.astype(np.float32), 4 * scale + 1)
-    gy, gx = np.gradient(smooth)
-    y, x = int(point[1]), int(point[0])
-    outward = -np.array([gx[y, x], gy[y, x]], np.float32)
-    outward /= max(float(np.hypot(*outward)), 1e-6)
-    along, deep = rng.uniform(12, 42) * scale, rng.uniform(6, 20) * scale
-    band = rng.uniform(4, 10) * scale
-    centre = np.array([x, y], np.float32) + outward * deep * rng.uniform(0, 0.5)
-    r = int(along + band) + 3
-    y0, y1 = max(0, int(centre[1]) - r), min(h, int(centre[1]) + r)
-    x0, x1 = max(0, int(centre[0]) - r), min(w, int(centre[0]) + r)
-    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-    dx, dy = xx - centre[0], yy - centre[1]
-    across = dx * outward[0] + dy * outward[1]
-    tangent = -dx * outward[1] + dy * outward[0]
-    angle = np.arctan2(across / deep, tangent / along)
-    wobble = 1 + 0.2 * np.sin(4 * angle + rng.uniform(0, 6)) + 0.1 * np.sin(7 * angle + rng.uniform(0, 6))
-    inside = body[y0:y1, x0:x1]
-    gone = (np.hypot(tangent / along, across / deep) <= wobble) & inside
-    distance = ndimage.distance_transform_edt(~gone)
-    rim = (distance <= band) & ~gone & inside
-    region = canvas[y0:y1, x0:x1]
-    region[rim] = bare + rng.normal(0, 8, (int(rim.sum()), 3))
-    labels[y0:y1, x0:x1][rim] = CHIP
-    labels[y0:y1, x0:x1][gone] = BACKGROUND
-
-
 def _chip(rng, canvas, labels, body, scale):
-    """An edge notch, a corner break, a strip of exposed frame metal, or a piece broken off."""
+    """An edge notch, a corner break, or a strip of exposed frame metal."""
     h, w = body.shape
     light_body = canvas[body].mean() > 128
     bare = np.array((95, 92, 90) if light_body else (215, 215, 220), np.float32)
     if rng.random() < 0.3:  # bare metal: silver or gold, whatever the finish
         bare = np.array(rng.choice([(200, 202, 206), (190, 160, 110), (120, 122, 126)]), np.float32)
-    style = rng.choice(["notch", "corner", "strip", "missing", "missing"])
+    style = rng.choice(["notch", "corner", "strip"])
     if style == "corner":
         cx, cy = rng.choice([0, w - 1]), rng.choice([0, h - 1])
         _bite(rng, canvas, labels, body, (cx, cy), rng.uniform(30, 55) * scale, bare)
@@ -585,9 +532,7 @@ def _chip(rng, canvas, labels, body, scale):
     edge = body & ~(np.roll(body, 3, 0) & np.roll(body, -3, 0) & np.roll(body, 3, 1) & np.roll(body, -3, 1))
     ys, xs = np.nonzero(edge)
     pick = rng.integers(len(ys))
-    if style == "missing":
-        _missing_bite(rng, canvas, labels, body, (xs[pick], ys[pick]), scale, bare)
-    elif style == "notch":
+    if style == "notch":
         _bite(rng, canvas, labels, body, (xs[pick], ys[pick]), rng.uniform(12, 26) * scale, bare)
     else:
         for k in range(int(rng.integers(3, 6))):  # a run of small bites along the edge

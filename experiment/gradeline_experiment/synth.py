@@ -104,8 +104,7 @@ def random_point(rng, allowed) -> np.ndarray:
 
 
 def lifted_colour(canvas, point, lift):
-    """The canvas colour under `point` (clamped to the canvas), brightened by `lift` (darkened
-    when it is negative)."""
+    """The canvas colour under `point` (clamped to the canvas), brightened by `lift`."""
     y = int(np.clip(point[1], 0, canvas.shape[0] - 1))
     x = int(np.clip(point[0], 0, canvas.shape[1] - 1))
     return np.clip(canvas[y, x] + lift, 0, 255)
