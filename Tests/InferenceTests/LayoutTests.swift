@@ -51,6 +51,14 @@ struct LayoutTests {
         try Self.expectSameInEveryLayout(pooling, [[2, 16, 7, 9]])
     }
 
+    @Test("pooling a pixel's 16 channels at once: a ResNet stem's 3 x 3 stride-2 MaxPool, and dilated and padded windows",
+          arguments: [("MaxPool", [3, 3], [1, 1, 1, 1], [1, 1]), ("MaxPool", [3, 3], [0, 2, 1, 0], [2, 1]),
+                      ("AveragePool", [3, 3], [1, 1, 1, 1], [1, 1]), ("AveragePool", [2, 3], [1, 0, 0, 2], [1, 2])])
+    func poolingVectors(_ op: String, kernel: [Int], pads: [Int], dilations: [Int]) throws {
+        let node = Self.node(op, ints: ["kernel_shape": kernel, "strides": [2, 2], "pads": pads, "dilations": dilations])
+        try Self.expectSameInEveryLayout(try Pooling(node, kind: op == "MaxPool" ? .max : .average), [[2, 32, 9, 11]])
+    }
+
     @Test("pooling's 2 x 2 stride-2 fast path, on odd sizes", arguments: [Pooling.Kind.max, .average])
     func pooling2x2(_ kind: Pooling.Kind) throws {
         let node = Self.node(kind == .max ? "MaxPool" : "AveragePool", ints: ["kernel_shape": [2, 2], "strides": [2, 2]])
