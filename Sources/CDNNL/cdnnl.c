@@ -286,8 +286,9 @@ struct parallel_job {
 
 static void run_share(void *data) {
     const struct parallel_job *job = data;
-    int team = omp_get_num_threads();
-    for (int index = omp_get_thread_num(); index < job->count; index += team) job->task(job->context, index);
+    long team = omp_get_num_threads(), member = omp_get_thread_num();
+    int first = (int)(job->count * member / team), end = (int)(job->count * (member + 1) / team);
+    for (int index = first; index < end; index++) job->task(job->context, index);
 }
 
 void cdnnl_parallel(int count, int threads, void (*task)(void *context, int index), void *context) {
