@@ -59,6 +59,30 @@ struct LayoutTests {
         try Self.expectSameInEveryLayout(try Pooling(node, kind: op == "MaxPool" ? .max : .average), [[2, 32, 9, 11]])
     }
 
+    @Test("pooling 16 channels at once keeps the lane loop's bits: NaN, -0 and +0 as Swift.max and the sums give them",
+          arguments: [Pooling.Kind.max, .average])
+    func poolingVectorBits(_ kind: Pooling.Kind) throws {
+        let node = Self.node(kind == .max ? "MaxPool" : "AveragePool",
+                             ints: ["kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]])
+        let pooling = try Pooling(node, kind: kind)
+        let shape = [1, 16, 5, 5]
+        // Every value -1 but, in each channel, -0 then +0 at the start of row 0 (the first
+        // window meets them in that order: a max that keeps a tap only when > would give -0),
+        // +0 then -0 at the start of row 2, and a NaN at the end of row 4.
+        var input = [Float](repeating: -1, count: shape.reduce(1, *))
+        for channel in 0..<16 {
+            let plane = channel * 25
+            (input[plane], input[plane + 1], input[plane + 10], input[plane + 11]) = (-0.0, 0.0, 0.0, -0.0)
+            input[plane + 24] = .nan
+        }
+        let outputShape = try pooling.outputShape([shape])
+        let expected = Self.run(pooling, [input], [shape], outputShape, layout: .rowMajor)
+        let vector = Self.run(pooling, [input], [shape], outputShape, layout: .blocked(16))
+        #expect(vector.map(\.bitPattern) == expected.map(\.bitPattern))
+        // The input reaches the cases: signed zeros from a max, NaN from an average.
+        #expect(kind == .max ? expected.contains { $0 == 0 && $0.sign == .plus } : expected.contains { $0.isNaN })
+    }
+
     @Test("pooling's 2 x 2 stride-2 fast path, on odd sizes", arguments: [Pooling.Kind.max, .average])
     func pooling2x2(_ kind: Pooling.Kind) throws {
         let node = Self.node(kind == .max ? "MaxPool" : "AveragePool", ints: ["kernel_shape": [2, 2], "strides": [2, 2]])

@@ -58,7 +58,7 @@ struct Pooling: Operator {
                 // 0.6 ms so. (Written for SIMD16 alone: a generic version over SIMD8 and SIMD16
                 // was not specialized and took 19 ms.)
                 if lanes == 16 {
-                    poolPixel16(source + ((oy * sh - pads.0) * inW + ox * sw - pads.1) * 16, out,
+                    poolPixel16(source, base: ((oy * sh - pads.0) * inW + ox * sw - pads.1) * 16, out,
                                 rows: rows.inside, columns: columns.inside, rowStep: dh * inW * 16,
                                 columnStep: dw * 16, divisor: divisor)
                     continue
@@ -82,20 +82,21 @@ struct Pooling: Operator {
         }
     }
 
-    /// One output pixel of 16 channels: the taps at `first + ki * rowStep + kj *
-    /// columnStep` for ki in `rows` and kj in `columns`, in the lane loop's order, so the same
+    /// One output pixel of 16 channels: the taps at `source + base + ki * rowStep + kj *
+    /// columnStep` for ki in `rows` and kj in `columns` (`base` alone may point outside the
+    /// input when the window starts in the padding), in the lane loop's order, so the same
     /// bits: `max` keeps the tap when it is >= the running value (as `Swift.max` does, NaN
     /// included), and an average adds from 0 and divides once.
     @inline(__always)
-    private func poolPixel16(_ first: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+    private func poolPixel16(_ source: UnsafeMutablePointer<Float>, base: Int, _ out: UnsafeMutablePointer<Float>,
                              rows: Range<Int>, columns: Range<Int>, rowStep: Int, columnStep: Int, divisor: Float) {
         typealias V = SIMD16<Float>
         let maximum = kind == .max
         var value = V(repeating: maximum ? -.infinity : 0)
         for ki in rows {
-            let line = first + ki &* rowStep
+            let line = base &+ ki &* rowStep
             for kj in columns {
-                let tap = UnsafeRawPointer(line + kj &* columnStep).loadUnaligned(as: V.self)
+                let tap = UnsafeRawPointer(source + (line &+ kj &* columnStep)).loadUnaligned(as: V.self)
                 if maximum {
                     value.replace(with: tap, where: tap .>= value)
                 } else {
