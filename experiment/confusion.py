@@ -49,7 +49,8 @@ def main() -> None:
     shipped = next(step["find_damages"] for pipe in yaml.safe_load((ROOT / "config" / "pipeline.yaml").read_text())["pipelines"].values()
                    for step in pipe if isinstance(step, dict) and "find_damages" in step)
     params = {key: shipped[key] for key in ("min_area_px", "edge_px", "corner_fraction", "moderate_ratio",
-                                            "severe_ratio", "screen_sides", "min_area_px_by_type") if key in shipped}
+                                            "severe_ratio", "screen_sides", "min_area_px_by_type", "merge_types",
+                                            "merge_weights") if key in shipped}
     if args.min_area is not None:
         params = {**params, "min_area_px": args.min_area, "min_area_px_by_type": {}}
     confusion = {side: np.zeros((6, 6), np.int64) for side in ("front", "back")}

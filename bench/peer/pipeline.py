@@ -344,9 +344,8 @@ class Pipeline:
             # most pixels times its weight (the first listed on a tie).
             if merging:
                 union, union_count = ndimage.label(np.isin(labels, [label for label, _ in merging]), structure=EIGHT_CONNECTED)
-                by_label = np.bincount(union.ravel() * 256 + labels.ravel(), minlength=(union_count + 1) * 256)
-                by_label = by_label.reshape(union_count + 1, 256)
-                scores = np.stack([by_label[:, label] * weight for label, weight in merging], axis=1)
+                scores = np.stack([np.bincount(union[labels == label], minlength=union_count + 1) * weight
+                                   for label, weight in merging], axis=1)
                 winner = np.array([label for label, _ in merging])[np.argmax(scores, axis=1)]
             for name in p.get("damage_classes", ["crack", "scratch", "chip"]):
                 if name not in self.classes:
