@@ -14,12 +14,21 @@
 # BIN is the build to measure (.build/release, built here when it is the default); a BASELINE
 # build must understand the config's params.
 set -euo pipefail
+# BIN, BASELINE and PIPELINE may be relative to where the script is called from.
+absolute() { [ -z "$1" ] || (cd "$(dirname "$1")" && echo "$PWD/$(basename "$1")"); }
+BIN="$(absolute "${BIN:-}")"
+BASELINE="$(absolute "${BASELINE:-}")"
+pipeline="$(absolute "${PIPELINE:-}")"
 cd "$(dirname "$0")/.."
 rounds="${1:-4}"
 jobs="${2:-10}"
-pipeline="${PIPELINE:-config/pipeline.yaml}"
-if [ -z "${BIN:-}" ]; then
-    swift build -c release 2>&1 | grep -aEv "^\[[0-9]+/[0-9]+\]" || true
+pipeline="${pipeline:-$PWD/config/pipeline.yaml}"
+if [ "$jobs" -lt 2 ] || [ "$rounds" -lt 1 ]; then
+    echo "bench/stages.sh: give at least 1 round and 2 jobs (the first job of each process is left out)" >&2
+    exit 2
+fi
+if [ -z "$BIN" ]; then
+    swift build -c release 2>&1 | { grep -aEv "^\[[0-9]+/[0-9]+\]" || true; }
     BIN=.build/release
 fi
 out=run/bench-stages
@@ -28,11 +37,15 @@ python3 bench/stages/stages.py job samples/phone-02-front.png samples/phone-02-b
 args=()
 for _ in $(seq "$jobs"); do args+=(--job "$out/job.json"); done
 builds=("$BIN")
-[ -n "${BASELINE:-}" ] && builds+=("$BASELINE")
+if [ -n "$BASELINE" ]; then builds+=("$BASELINE"); fi
 for round in $(seq "$rounds"); do
     for index in "${!builds[@]}"; do
-        "${builds[$index]}/gradeline-worker" grade "${args[@]}" --pipeline "$pipeline" --format json \
-            > "$out/round-$round-build-$index.json"
+        if ! "${builds[$index]}/gradeline-worker" grade "${args[@]}" --pipeline "$pipeline" --format json \
+            > "$out/round-$round-build-$index.json"; then
+            echo "bench/stages.sh: ${builds[$index]}/gradeline-worker grade failed; its results:" >&2
+            head -c 2000 "$out/round-$round-build-$index.json" >&2
+            exit 1
+        fi
     done
 done
 python3 bench/stages/stages.py report "$out" "$rounds" "${builds[@]}"
