@@ -16,8 +16,8 @@ such component touches (found); each prints precision, recall and F1 per candida
   pixels times the weight are at least its scratch pixels (a weight of 1.5 is
   `merge_weights: {crack: 3, scratch: 2}`). "apart" is the first table's row at the shipped areas.
 
-The validation set is whichever make_dataset.py wrote last (docs/model.md names the seed of each
-figure). A drawn damage is counted per connected piece, so a shattered corner counts several
+The validation set is whichever make_dataset.py wrote last (`--val experiment/data/val_synth.npz`
+scores the first renderer's set instead); docs/pipeline.md names the set behind each figure. A drawn damage is counted per connected piece, so a shattered corner counts several
 times; read the figures as a comparison between candidates. About 20 s.
 """
 import argparse
