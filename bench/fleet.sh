@@ -16,7 +16,7 @@ rounds="${2:-3}"
 concurrency="${3:-2}"
 
 build="${BUILD:-release}"
-swift build -c "$build" 2>&1 | grep -aEv "^\[[0-9]+/[0-9]+\]" || true
+swift build -c "$build" 2>&1 | { grep -aEv "^\[[0-9]+/[0-9]+\]" || true; }
 bash scripts/rabbitmq.sh start bench 5699 >/dev/null
 eval "$(bash scripts/rabbitmq.sh env bench 5699)"
 mkdir -p run/logs

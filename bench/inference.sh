@@ -15,7 +15,7 @@ rounds="${2:-3}"
 runs="${3:-5}"
 out=bench/out
 mkdir -p "$out"
-swift build -c release --product gradeline-bench 2>&1 | grep -aEv "^\[[0-9]+/[0-9]+\]" || true
+swift build -c release --product gradeline-bench 2>&1 | { grep -aEv "^\[[0-9]+/[0-9]+\]" || true; }
 python3 -c "import onnxruntime, onnx" 2>/dev/null || python3 -m pip install --quiet onnxruntime onnx
 if [[ ! -f "$out/inference-input.npy" ]]; then
     python3 - <<'PY'

@@ -29,7 +29,7 @@ mkdir -p "$out"
 if [[ -n "${BIN:-}" ]]; then
     bin="$BIN"
 else
-    swift build -c release 2>&1 | grep -aEv "^\[[0-9]+/[0-9]+\]" || true
+    swift build -c release 2>&1 | { grep -aEv "^\[[0-9]+/[0-9]+\]" || true; }
     bin=.build/release
 fi
 for executable in gradeline-worker gradeline-producer; do

@@ -14,7 +14,7 @@ iterations="${2:-5}"
 out=bench/out
 mkdir -p "$out"
 
-swift build -c release --product gradeline-bench 2>&1 | grep -aEv "^\[[0-9]+/[0-9]+\]" || true
+swift build -c release --product gradeline-bench 2>&1 | { grep -aEv "^\[[0-9]+/[0-9]+\]" || true; }
 gcc -O2 -o "$out/baseline_decode" bench/png/baseline_decode.c $(pkg-config --cflags --libs libpng)
 
 if [[ ! -f "$out/kiosk-12mp.png" ]]; then

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 jobs="${1:-10000}"
 pipeline="${2:-bench/soak-pipeline.yaml}"
 
-swift build -c release 2>&1 | grep -aEv "^\[[0-9]+/[0-9]+\]" || true
+swift build -c release 2>&1 | { grep -aEv "^\[[0-9]+/[0-9]+\]" || true; }
 .build/release/gradeline-worker check-config --pipeline "$pipeline" >/dev/null
 bash scripts/rabbitmq.sh start soak 5698 >/dev/null
 eval "$(bash scripts/rabbitmq.sh env soak 5698)"
