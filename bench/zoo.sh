@@ -37,7 +37,7 @@ rm -f "$out"/*.txt "$out"/*.npy "$out"/*.log
 if [[ -n "${BIN:-}" ]]; then
     bin="$BIN"
 else
-    swift build -c release --product gradeline-bench 2>&1 | grep -aEv "^\[[0-9]+/[0-9]+\]" || true
+    swift build -c release --product gradeline-bench 2>&1 | { grep -aEv "^\[[0-9]+/[0-9]+\]" || true; }
     bin=.build/release
 fi
 [[ -x "$bin/gradeline-bench" ]] || { echo "zoo.sh: no $bin/gradeline-bench (build it, or set BIN)" >&2; exit 1; }
