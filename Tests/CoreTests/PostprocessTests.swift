@@ -97,15 +97,21 @@ struct PostprocessTests {
         ("{crack: {a: 1}}", "'crack' must be one of integers from 1 to 1000000, not a mapping"),
         ("{[a]: 1}", "a name must be text, not a list of 1"),
     ])
-    func minAreaByTypeChecked(value: String, message: String) throws {
-        #expect {
+    func minAreaByTypeChecked(value: String, message: String) {
+        expectRefused("min_area_px_by_type: \(value)", "min_area_px_by_type", message)
+    }
+
+    /// Expects `find_damages: {damage_classes: [crack, scratch], <params>}` to be refused with a
+    /// message holding every one of `messages`.
+    func expectRefused(_ params: String, _ messages: String..., sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(sourceLocation: sourceLocation) {
             try PipelineConfig.parse(yaml: """
                 main: [p]
                 pipelines:
                   p:
-                    - find_damages: {damage_classes: [crack, scratch], min_area_px_by_type: \(value)}
+                    - find_damages: {damage_classes: [crack, scratch], \(params)}
                 """, file: "t.yaml", provided: ["photo_mask": Sided<Mask>.self])
-        } throws: { "\($0)".contains("min_area_px_by_type") && "\($0)".contains(message) }
+        } throws: { error in messages.allSatisfy { "\(error)".contains($0) } }
     }
 
     /// The phone with a 30 px stretch of scratch on rows 14 to 16 touching the crack (24 px) from
@@ -157,15 +163,8 @@ struct PostprocessTests {
         ("merge_types: [crack, scratch], merge_weights: {crack: 1001}", "'crack' must be one of integers from 1 to 1000, not '1001'"),
         ("merge_types: [crack, scratch], merge_weights: [2]", "merge_weights"),
     ])
-    func mergeTypesChecked(params: String, message: String) throws {
-        #expect {
-            try PipelineConfig.parse(yaml: """
-                main: [p]
-                pipelines:
-                  p:
-                    - find_damages: {damage_classes: [crack, scratch], \(params)}
-                """, file: "t.yaml", provided: ["photo_mask": Sided<Mask>.self])
-        } throws: { "\($0)".contains(message) }
+    func mergeTypesChecked(params: String, message: String) {
+        expectRefused(params, message)
     }
 
     @Test("the minimum area and severity thresholds are params")
