@@ -153,6 +153,24 @@ struct PostprocessTests {
         #expect(try summary("{min_area_px: 2, edge_px: 2, merge_types: [crack]}") == ["crack 24", "scratch 30", "scratch 12", "chip 6"])
     }
 
+    @Test("merging follows the model's class names, not their order, and skips a merge type the model lacks")
+    func mergeOnAnotherModel() throws {
+        // A model of another shape: its classes in another order, with no chip and no scratch
+        // in the second mask. The labels are the same pixels as crackWithScratchStretch's.
+        let usual = Self.crackWithScratchStretch()
+        let reordered = ["scratch", "screen", "background", "crack", "body"]
+        let relabel: [UInt8] = [2, 4, 1, 3, 0, 2]  // background, body, screen, crack, scratch; chip becomes background
+        let other = Mask(width: usual.width, height: usual.height, labels: usual.labels.map { relabel[Int($0)] },
+                         classes: reordered)
+        let params = "{min_area_px: 2, edge_px: 2, merge_types: [crack, scratch]}"
+        let merged = try run(other, params: params).map { "\($0.type) \($0.areaPixels)" }
+        #expect(merged == ["scratch 54", "scratch 12"])
+        let noScratch = Mask(width: usual.width, height: usual.height,
+                             labels: usual.labels.map { $0 == 4 ? 2 : $0 == 5 ? 4 : $0 },
+                             classes: ["background", "body", "screen", "crack", "chip"])
+        #expect(try run(noScratch, params: params).map { "\($0.type) \($0.areaPixels)" } == ["crack 24", "chip 6"])
+    }
+
     @Test("merge_types names damage classes once each; merge_weights maps merge_types to weights", arguments: [
         ("merge_types: [crak, scratch]", "param 'merge_types': 'crak' is not one of damage_classes (crack, scratch)"),
         ("merge_types: [crack, scratch, crack]", "param 'merge_types': 'crack' is named twice"),
