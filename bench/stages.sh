@@ -33,7 +33,8 @@ if [ -z "$BIN" ]; then
 fi
 out=run/bench-stages
 mkdir -p "$out"
-python3 bench/stages/stages.py job samples/phone-02-front.png samples/phone-02-back.png > "$out/job.json"
+"$BIN/gradeline-producer" job --side front=samples/phone-02-front.png --side back=samples/phone-02-back.png \
+    --job-id bench-stages > "$out/job.json"
 args=()
 for _ in $(seq "$jobs"); do args+=(--job "$out/job.json"); done
 builds=("$BIN")

@@ -1,21 +1,11 @@
-"""bench/stages.sh's helper: writes the job, and reads the traces of its rounds.
+"""bench/stages.sh's helper: reads the traces of its rounds.
 
-    python3 bench/stages/stages.py job FRONT.png BACK.png > job.json
     python3 bench/stages/stages.py report DIR ROUNDS BUILD...
 """
-import base64
 import json
 import pathlib
 import statistics
 import sys
-
-
-def job(front: str, back: str) -> None:
-    images = [{"side": side, "content_type": "image/png",
-               "data": base64.b64encode(pathlib.Path(path).read_bytes()).decode()}
-              for side, path in (("front", front), ("back", back))]
-    print(json.dumps({"schema": "gradeline.job/1", "job_id": "bench-stages", "kiosk_id": "bench",
-                      "submitted_at": "2026-12-02T00:00:00Z", "images": images}))
 
 
 def steps(path: pathlib.Path) -> dict:
@@ -52,9 +42,7 @@ def report(directory: str, rounds: str, builds: list) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["job"] and len(sys.argv) == 4:
-        job(sys.argv[2], sys.argv[3])
-    elif sys.argv[1:2] == ["report"] and len(sys.argv) >= 5:
+    if sys.argv[1:2] == ["report"] and len(sys.argv) >= 5:
         report(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:
         sys.exit(__doc__)

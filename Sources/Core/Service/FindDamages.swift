@@ -50,21 +50,17 @@ public struct FindDamages: PipelineFunction {
         damageClasses = step.params.strings("damage_classes", default: ["crack", "scratch", "chip"])
         minArea = step.params.int("min_area_px", default: 30, in: 1...1_000_000)
         minAreaByType = step.params.intsByName("min_area_px_by_type", default: [:], in: 1...1_000_000)
-        let classes = damageClasses
-        if let unknown = minAreaByType.keys.sorted().first(where: { !classes.contains($0) }) {
-            step.params.reject("min_area_px_by_type", "'\(unknown)' is not one of damage_classes (\(classes.joined(separator: ", ")))")
-        }
+        Self.requireKnown(minAreaByType.keys.sorted(), in: damageClasses, called: "damage_classes",
+                          param: "min_area_px_by_type", &step)
         let merged = step.params.strings("merge_types", default: [])
         mergeTypes = merged
-        if let unknown = merged.first(where: { !classes.contains($0) }) {
-            step.params.reject("merge_types", "'\(unknown)' is not one of damage_classes (\(classes.joined(separator: ", ")))")
-        } else if let twice = merged.enumerated().first(where: { merged[..<$0.offset].contains($0.element) })?.element {
+        if Self.requireKnown(merged, in: damageClasses, called: "damage_classes", param: "merge_types", &step),
+           let twice = merged.enumerated().first(where: { merged[..<$0.offset].contains($0.element) })?.element {
             step.params.reject("merge_types", "'\(twice)' is named twice")
         }
         mergeWeights = step.params.intsByName("merge_weights", default: [:], in: 1...1000)
-        if let unknown = mergeWeights.keys.sorted().first(where: { !merged.contains($0) }) {
-            step.params.reject("merge_weights", "'\(unknown)' is not one of merge_types (\(merged.isEmpty ? "none" : merged.joined(separator: ", ")))")
-        }
+        Self.requireKnown(mergeWeights.keys.sorted(), in: merged, called: "merge_types", param: "merge_weights",
+                          orWhenEmpty: "none", &step)
         edgeWidth = step.params.int("edge_px", default: 12, in: 0...1000)
         moderateRatio = step.params.double("moderate_ratio", default: 0.002, in: 0...1)
         severeRatio = step.params.double("severe_ratio", default: 0.01, in: 0...1)
@@ -77,6 +73,16 @@ public struct FindDamages: PipelineFunction {
         if moderateRatio > severeRatio {
             step.params.reject("moderate_ratio", "must not be above severe_ratio (\(severeRatio))")
         }
+    }
+
+    /// Rejects `param` when one of `names` is not in `list`, naming the first such name and the
+    /// list (`list`'s name is `called`). Returns whether every name is known.
+    @discardableResult
+    static func requireKnown(_ names: [String], in list: [String], called: String, param: String,
+                             orWhenEmpty empty: String = "", _ step: inout StepBuilder) -> Bool {
+        guard let unknown = names.first(where: { !list.contains($0) }) else { return true }
+        step.params.reject(param, "'\(unknown)' is not one of \(called) (\(list.isEmpty ? empty : list.joined(separator: ", ")))")
+        return false
     }
 
     enum Zone: UInt8, CaseIterable { case none = 0, screen, edge, body, corner }

@@ -52,7 +52,8 @@ struct Pooling: Operator {
             for ox in 0..<outW {
                 let columns = Self.taps(start: ox * sw - pads.1, step: dw, count: kw, size: inW, padEnd: pads.3)
                 let out = target + ox * lanes
-                let divisor = Float(max(countIncludePad ? rows.padded * columns.padded : rows.inside.count * columns.inside.count, 1))
+                let divisor = kind == .max ? 1
+                    : Float(max(countIncludePad ? rows.padded * columns.padded : rows.inside.count * columns.inside.count, 1))
                 // In nChw16c (the AVX-512 kernels' layout), a pixel's 16 channels as one vector:
                 // deeplab's and resnet18's 3 x 3 stride-2 stem MaxPool took 2.1 ms lane by lane,
                 // 0.6 ms so. (Written for SIMD16 alone: a generic version over SIMD8 and SIMD16
