@@ -297,33 +297,66 @@ public final class WorkerService: ServiceLifecycle.Service {
 
     /// Publishes a plan's messages, then acks; or leaves the delivery to the broker when a
     /// message did not reach a queue, so that nothing is lost. True when the delivery was acked.
+    ///
+    /// A message the broker refuses (a nack: a queue that has lost its quorum, or is full and
+    /// rejects publishes) is published again, alone, after a wait that grows (0.2 s doubling to
+    /// 5 s), for as long as the delivery is still ours and no shutdown began. Putting the job back
+    /// instead would run it again at once, in a loop as fast as the pipeline, and each turn would
+    /// count toward the work queue's delivery limit although the job never failed.
     private func publish(_ plan: JobHandler.Plan, for delivery: Delivery, consumer: AMQPClient, publisher: AMQPClient,
                          finishedAt: ContinuousClock.Instant, logger: Logger) async -> Bool {
         var unroutable: [String] = []
-        do {
-            try await withThrowingTaskGroup(of: (OutgoingMessage, PublishOutcome).self) { group in
-                for message in plan.messages {
-                    group.addTask { (message, try await publisher.publish(message)) }
+        var pending = plan.messages
+        var refusals = 0
+        while !pending.isEmpty {
+            var refused: [OutgoingMessage] = []
+            do {
+                try await withThrowingTaskGroup(of: (OutgoingMessage, Result<PublishOutcome, AMQPError>).self) { group in
+                    for message in pending {
+                        group.addTask {
+                            do { return (message, .success(try await publisher.publish(message))) }
+                            catch let error as AMQPError where error.code == .notConfirmed { return (message, .failure(error)) }
+                        }
+                    }
+                    for try await (message, outcome) in group {
+                        switch outcome {
+                        case .failure: refused.append(message)
+                        case .success(.confirmed): break
+                        case .success(.returned(let reason)):
+                            logger.warning("no queue took a message; check the bindings",
+                                           metadata: ["exchange": "\(message.exchange)", "routing_key": "\(message.routingKey)",
+                                                      "reason": "\(reason)"])
+                            // A result nobody listens to is the listeners' business; a retry or dead
+                            // letter that reached no queue would be a lost job.
+                            if message.exchange != settings.topology.resultsExchange { unroutable.append(message.routingKey) }
+                        }
+                    }
                 }
-                for try await (message, outcome) in group {
-                    guard case .returned(let reason) = outcome else { continue }
-                    logger.warning("no queue took a message; check the bindings",
-                                   metadata: ["exchange": "\(message.exchange)", "routing_key": "\(message.routingKey)",
-                                              "reason": "\(reason)"])
-                    // A result nobody listens to is the listeners' business; a retry or dead
-                    // letter that reached no queue would be a lost job.
-                    if message.exchange != settings.topology.resultsExchange { unroutable.append(message.routingKey) }
-                }
+            } catch let error as AMQPError where error.code == .unencodable {
+                logger.error("an outgoing message cannot be encoded; the job goes to the dead-letter queue as it came",
+                             metadata: [LogKey.error: "\(error)"])
+                consumer.nack(delivery, requeue: false)
+                return false
+            } catch {
+                logger.error("could not publish the outcome; the job goes back to the queue", metadata: [LogKey.error: "\(error)"])
+                if consumer.isCurrent(delivery) { consumer.nack(delivery, requeue: true) }
+                return false
             }
-        } catch let error as AMQPError where error.code == .unencodable {
-            logger.error("an outgoing message cannot be encoded; the job goes to the dead-letter queue as it came",
-                         metadata: [LogKey.error: "\(error)"])
-            consumer.nack(delivery, requeue: false)
-            return false
-        } catch {
-            logger.error("could not publish the outcome; the job goes back to the queue", metadata: [LogKey.error: "\(error)"])
-            if consumer.isCurrent(delivery) { consumer.nack(delivery, requeue: true) }
-            return false
+            pending = refused
+            guard !pending.isEmpty else { break }
+            refusals += 1
+            guard consumer.isCurrent(delivery), shutdownStarted.withLock({ $0 == nil }) else {
+                logger.error("the broker refused the outcome, and the job is no longer ours to finish; the broker delivers it again",
+                             metadata: ["refusals": "\(refusals)"])
+                if consumer.isCurrent(delivery) { consumer.nack(delivery, requeue: true) }
+                return false
+            }
+            let delay = min(5, 0.2 * pow(2, Double(min(refusals - 1, 8)))) * Double.random(in: 0.5...1.0)
+            logger.error("the broker refused the outcome; publishing it again", metadata: [
+                "refusals": "\(refusals)", "messages": "\(pending.count)", "retry_in_s": "\(String(format: "%.2f", delay))",
+                "routing_keys": "\(pending.map(\.routingKey))",
+            ])
+            try? await Task.sleep(for: .seconds(delay))
         }
         guard unroutable.isEmpty else {
             logger.error("a retry or dead letter reached no queue; the job stays in the work queue",

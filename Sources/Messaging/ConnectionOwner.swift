@@ -17,6 +17,11 @@ struct ConnectionOwner {
     private var failedAttempts = 0
     /// Which of the cluster's URLs to try next (modulo their count).
     private var nodeIndex = 0
+    /// The broker refused a publish (a nack) since the last look; and when the connection was
+    /// last renewed for that reason (see `renewAfterRefusal`).
+    private var refused = false
+    private var renewedAt: ContinuousClock.Instant?
+    private static let renewalInterval = Duration.seconds(5)
     private static let channel: UInt16 = 1
     private static let pollMs = 20
 
@@ -37,6 +42,7 @@ struct ConnectionOwner {
                 try runCommands(on: connection)
                 try sendOutbox(on: connection)
                 try readFrames(on: connection)
+                try renewAfterRefusal()
                 client.watchdog.disarm()
                 if !connection.hasBufferedData {
                     client.wake.wait(descriptor: connection.socketDescriptor, timeoutMs: Self.pollMs)
@@ -192,6 +198,21 @@ struct ConnectionOwner {
         }
     }
 
+    /// After a nack, drops the connection (at most once per `renewalInterval`), so that the
+    /// next publish goes out on a new one, to the next node of a cluster. RabbitMQ 3.10 can keep
+    /// refusing every publish of a channel to a quorum queue whose leader's node stopped while
+    /// that channel first published to it, for minutes, though the queue has a new leader and
+    /// a new channel's publishes go through (seen in ClusterTests, about one run in ten).
+    /// A queue that refuses for its own reasons (full, with `reject-publish`) only costs a
+    /// reconnect every few seconds.
+    private mutating func renewAfterRefusal() throws(AMQPError) {
+        guard refused else { return }
+        refused = false
+        if let renewedAt, ContinuousClock.now - renewedAt < Self.renewalInterval { return }
+        renewedAt = .now
+        throw AMQPError(.notConfirmed, "the broker refused a publish; the next ones go out on a new connection")
+    }
+
     private mutating func handle(_ event: AMQPConnection.Event) {
         switch event {
         case .delivery(let delivery):
@@ -201,6 +222,7 @@ struct ConnectionOwner {
             for tag in tags {
                 guard let pending = unconfirmed.removeValue(forKey: tag) else { continue }
                 if !ack {
+                    refused = true
                     pending.continuation.resume(throwing: AMQPError(.notConfirmed, "the broker refused the message (nack)"))
                 } else if let reason = pending.returnedReason {
                     pending.continuation.resume(returning: .returned(reason))

@@ -1,6 +1,7 @@
 import Core
 import Fleet
 import Foundation
+import Logging
 import Messaging
 import Testing
 import TestSupport
@@ -332,6 +333,49 @@ struct HardeningTests {
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
+        }
+    }
+
+    @Test("a result the broker refuses (nack) is published again after a growing wait, without running the job again; it is answered once a queue takes it")
+    func refusedResult() async throws {
+        try await FleetHarness.with { harness in
+            // A queue on the results exchange that refuses every message (length 0, reject-publish):
+            // the broker nacks each result, as it does for a quorum queue that has lost its majority.
+            let settings = harness.settings, refusing = "\(harness.id).results-refusing"
+            var logger = Logger(label: "refusing")
+            logger.logLevel = .critical
+            let client = AMQPClient(configuration: .init(url: try settings.brokerURLs()[0], name: "\(harness.id)/refusing"),
+                                    logger: logger) { session throws(AMQPError) in
+                try settings.topology.declare(on: session, retryDelaysMs: settings.retry.delaysMs)
+                try session.declareQueue(refusing, arguments: ["x-max-length": .int(0), "x-overflow": .string("reject-publish")])
+                try session.bind(queue: refusing, exchange: settings.topology.resultsExchange, routingKey: "result.*")
+            }
+            defer { Task { await client.shutdown(deadline: .seconds(1)) } }
+            try await client.waitUntilConnected(timeout: .seconds(20))
+            try harness.startWorker("w1")
+            let job = harness.job("refused")
+            try await harness.submit([job])
+            try await harness.waitForLog("w1", containing: "the broker refused the outcome; publishing it again", count: 3)
+            try TestBroker.ctl(["delete_queue", refusing])
+            let results = try await harness.results(for: [job.jobID], timeout: .seconds(30))
+            #expect(results[job.jobID]?.status == "graded")
+            let log = harness.log("w1")
+            let refusals = log.components(separatedBy: "publishing it again").count - 1
+            // Waits of 0.1-0.2, 0.2-0.4, 0.4-0.8 s...: a few refusals, not the hundreds a job put
+            // back at once makes.
+            #expect(refusals <= 12, "\(refusals) refusals")
+            // A nack means one queue did not take it: the tap took each copy, as RabbitMQ does
+            // for a message routed to several queues. So each attempt is one result at most.
+            let copies = harness.allResults.filter { $0.jobID == job.jobID }.count
+            #expect(copies <= refusals + 1, "\(copies) results for \(refusals) refusals")
+            #expect(log.components(separatedBy: "job started").count - 1 == 1, "the job ran more than once:\n\(log.suffix(3000))")
+            #expect(!log.contains("goes back to the queue"))
+            // The publisher also took a new connection after a refusal (a channel can stay
+            // refusing after a cluster node left), at most once per 5 s.
+            let renewals = log.components(separatedBy: "the next ones go out on a new connection").count - 1
+            #expect(renewals >= 1 && renewals <= 3, "\(renewals) renewals")
+            #expect(harness.allDeadLetters.isEmpty)
+            print("refused result: \(refusals) refusals before its queue was deleted, \(copies) copies of the result; run once")
         }
     }
 
