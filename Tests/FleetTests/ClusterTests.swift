@@ -49,6 +49,18 @@ struct ClusterTests {
         return text
     }
 
+    /// The harness's queues (type, leader, online members, messages) as the first node other
+    /// than `down` lists them; for a failure's message.
+    static func queues(of harness: FleetHarness, without down: Int) -> String {
+        guard let cluster = try? cluster else { return "?" }
+        for n in (1...3) where n != down {
+            guard let listing = try? script(["ctl", "\(cluster.name)-\(n)", "\(cluster.basePort + n - 1)", "list_queues",
+                                             "name", "type", "leader", "online", "messages", "--quiet"]) else { continue }
+            return listing.split(separator: "\n").filter { $0.hasPrefix(harness.id) || $0.hasPrefix("name") }.joined(separator: "\n")
+        }
+        return "no node answered"
+    }
+
     @Test("200 jobs through two workers while the node that leads grading.jobs stops: none lost; work resumes within 10 s; the node rejoins")
     func leaderLoss() async throws {
         let cluster = try Self.cluster
@@ -93,10 +105,16 @@ struct ClusterTests {
                 try await Task.sleep(for: .milliseconds(20))
             }
             let resumedAfter = ContinuousClock.now - down
-            #expect(harness.allResults.count > count || count >= 200,
-                    "no result within 10 s of node \(leaderNode) going down (its stop took \(stopTook))")
+            let resumed = harness.allResults.count > count || count >= 200
+            let stall = resumed ? "" : Self.queues(of: harness, without: leaderNode)
+            #expect(resumed, "no result within 10 s of node \(leaderNode) going down (its stop took \(stopTook)); the harness's queues as a node still up sees them:\n\(stall)")
 
-            let ledger = try await harness.settle(jobs, timeout: .seconds(120))
+            let ledger: FleetHarness.Ledger
+            do {
+                ledger = try await harness.settle(jobs, timeout: .seconds(120))
+            } catch {
+                throw HarnessError("\(error)\nthe harness's queues as a node still up sees them:\n\(Self.queues(of: harness, without: leaderNode))")
+            }
             #expect(ledger.lost.isEmpty, "\(ledger)")
             #expect(ledger.unexpected.isEmpty, "\(ledger)")
             print("cluster test: leader node \(leaderNode) stopped after \(answeredBefore) results (stop took \(stopTook)); "
