@@ -21,7 +21,7 @@ final class TCPProxy: Sendable {
     /// Freeze the first connection whose client sends more than this many bytes.
     private let freezeAfter = Mutex<Int?>(nil)
     /// When that connection froze.
-    let frozeAt = Mutex<ContinuousClock.Instant?>(nil)
+    let frozeAt = Mutex<Date?>(nil)
     private let connections = Mutex<[Int32: Int32]>([:])
     private let stopped = Atomic<Bool>(false)
 
@@ -143,7 +143,7 @@ final class TCPProxy: Sendable {
                     let limit = freezeAfter.withLock { $0 }
                     if let limit, sentByClient > limit {
                         freezeAfter.withLock { $0 = nil }
-                        frozeAt.withLock { $0 = .now }
+                        frozeAt.withLock { $0 = Date() }
                         frozenHere = true
                     }
                 }
