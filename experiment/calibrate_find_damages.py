@@ -16,6 +16,12 @@ such component touches (found); each prints precision, recall and F1 per candida
   pixels times the weight are at least its scratch pixels (a weight of 1.5 is
   `merge_weights: {crack: 3, scratch: 2}`). "apart" is the first table's row at the shipped areas.
 
+- Elongation limit, with the shipped merge and areas, at the photo's size (the validation
+  masks brought to 720x1440 by nearest, as the worker does): a crack whose elongation
+  (`damages.is_elongated`) is above the limit becomes a scratch (`retype_elongated: {crack:
+  scratch}`, `elongation_limit`). The model labels long scratches, or stretches of them, crack;
+  a crack the renderer draws is a branching web or a short line. "off" retypes nothing.
+
 The validation set is whichever make_dataset.py wrote last (`--val experiment/data/val_synth.npz`
 scores the first renderer's set instead); docs/pipeline.md names the set behind each figure. A drawn damage is counted per connected piece, so a shattered corner counts several
 times; read the figures as a comparison between candidates. About 20 s.
@@ -30,7 +36,7 @@ import yaml
 from scipy import ndimage
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from gradeline_experiment import preprocess  # noqa: E402
+from gradeline_experiment import damages, preprocess  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CRACK, SCRATCH = 3, 4
@@ -38,16 +44,51 @@ KINDS = {CRACK: "crack", SCRATCH: "scratch"}
 SCALE = (720 / 256) * (1440 / 512)
 AREAS = [50, 100, 150, 200, 250, 300, 400, 500, 600, 800]
 WEIGHTS = [None, 1, 1.25, 1.5, 2, 3, 4, 6, 8]
+LIMITS = [None, 3, 4, 5, 6, 7, 8, 10, 12, 16]
 EIGHT = np.ones((3, 3), bool)
+
+
+def shipped_params():
+    """config/pipeline.yaml's find_damages params."""
+    config = yaml.safe_load((ROOT / "config" / "pipeline.yaml").read_text())
+    return next(step["find_damages"] for pipe in config["pipelines"].values()
+                for step in pipe if isinstance(step, dict) and "find_damages" in step)
 
 
 def shipped_areas():
     """{crack: px, scratch: px} from config/pipeline.yaml's find_damages."""
-    config = yaml.safe_load((ROOT / "config" / "pipeline.yaml").read_text())
-    params = next(step["find_damages"] for pipe in config["pipelines"].values()
-                  for step in pipe if isinstance(step, dict) and "find_damages" in step)
+    params = shipped_params()
     by_type = params.get("min_area_px_by_type", {})
     return {kind: by_type.get(name, params.get("min_area_px", 30)) for kind, name in KINDS.items()}
+
+
+def tally_elongation(counts, predicted, labels, shipped):
+    """Adds one photo's true, false and found counts per elongation limit, at 720x1440."""
+    rows, columns = preprocess.nearest_indices(512, 1440), preprocess.nearest_indices(256, 720)
+    predicted, labels = predicted[rows][:, columns], labels[rows][:, columns]
+    truths = {kind: ndimage.label(labels == kind, EIGHT)[0] for kind in KINDS}
+    weights = shipped_params().get("merge_weights", {})
+    merging = [(kind, weights.get(name, 1)) for kind, name in KINDS.items()]
+    for kind, found in damages.merged_components(predicted, merging).items():
+        for component in found:
+            hits = {k: set() for k in KINDS}
+            for y, x0, x1 in component["runs"]:
+                for k in KINDS:
+                    hits[k].update(np.unique(truths[k][y, x0:x1]).tolist())
+            for limit in LIMITS:
+                final = kind
+                if kind == CRACK and limit is not None and damages.is_elongated(component["runs"], limit):
+                    final = SCRATCH
+                if component["area"] < shipped[final]:
+                    continue
+                hit = hits[final] - {0}
+                counts[(final, limit)][0 if hit else 1] += 1
+                counts[(final, limit)].append(hit)
+    for limit in LIMITS:
+        for kind in KINDS:
+            touched = set().union(*[h for h in counts[(kind, limit)][3:]]) if len(counts[(kind, limit)]) > 3 else set()
+            counts[(kind, limit)][2] += len(touched)
+            del counts[(kind, limit)][3:]
 
 
 def found_components(predicted, weight):
@@ -92,7 +133,7 @@ def table(title, rows, counts, drawn):
             f1 = 2 * p * r / max(p + r, 1e-9)
             f1s.append(f1)
             cells.append(f"{p:.2f} / {r:.2f} / {f1:.2f}")
-        name = "apart" if row is None else str(row)
+        name = ("off" if rows is LIMITS else "apart") if row is None else str(row)
         print(f"{name:>12}  {cells[0]:20}  {cells[1]:20}  {np.mean(f1s):.3f}")
 
 
@@ -107,6 +148,7 @@ def main() -> None:
     shipped = shipped_areas()
     by_area = {(kind, area): [0, 0, 0] for kind in KINDS for area in AREAS}  # true, false, found
     by_weight = {(kind, weight): [0, 0, 0] for kind in KINDS for weight in WEIGHTS}
+    by_limit = {(kind, limit): [0, 0, 0] for kind in KINDS for limit in LIMITS}
     drawn = {kind: 0 for kind in KINDS}
     for image, labels in zip(data["images"], data["labels"]):
         predicted = session.run(None, {name: preprocess.to_model_input(image)[None]})[0][0].argmax(0)
@@ -120,11 +162,15 @@ def main() -> None:
                     for area in AREAS:
                         tally(by_area, (kind, area), truths[kind], found, ids, areas, area)
                 tally(by_weight, (kind, weight), truths[kind], found, ids, areas, shipped[kind])
+        tally_elongation(by_limit, predicted, labels, shipped)
     print(f"{len(data['images'])} validation photos; drawn: {drawn[CRACK]} cracks, {drawn[SCRATCH]} scratches")
     table("min_area_px (crack and scratch apart)", AREAS, by_area, drawn)
     print()
     table(f"crack weight (merge_types: [crack, scratch]; smallest areas crack {shipped[CRACK]} px, "
           f"scratch {shipped[SCRATCH]} px)", WEIGHTS, by_weight, drawn)
+    print()
+    table("elongation_limit (retype_elongated: {crack: scratch}; the shipped merge and areas, at 720x1440)",
+          LIMITS, by_limit, drawn)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ cases behind them.
     python3 experiment/confusion.py [--model models/damage-seg.onnx] [--all] [--min-area N]
 
 It runs the experiment's own steps (preprocess, onnxruntime, damages.find_damages and the grade
-rules of config/grading.yaml, with find_damages' smallest areas from config/pipeline.yaml unless
+rules of config/grading.yaml, with find_damages' params from config/pipeline.yaml, its smallest areas unless
 --min-area gives one for every type) on each golden phone, photos decoded with Pillow, so its grades
 can differ from the worker's by a case or two. Cases whose grade is not the expected one are
 listed with their damages (T: drawn, F: found); --all lists every case.
@@ -50,7 +50,7 @@ def main() -> None:
                    for step in pipe if isinstance(step, dict) and "find_damages" in step)
     params = {key: shipped[key] for key in ("min_area_px", "edge_px", "corner_fraction", "moderate_ratio",
                                             "severe_ratio", "screen_sides", "min_area_px_by_type", "merge_types",
-                                            "merge_weights") if key in shipped}
+                                            "merge_weights", "retype_elongated", "elongation_limit") if key in shipped}
     if args.min_area is not None:
         params = {**params, "min_area_px": args.min_area, "min_area_px_by_type": {}}
     confusion = {side: np.zeros((6, 6), np.int64) for side in ("front", "back")}

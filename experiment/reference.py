@@ -308,7 +308,8 @@ def f_find_damages(p, i, ctx):
         i["mask"], ctx["classes"], p.get("damage_classes", ["crack", "scratch", "chip"]),
         p.get("min_area_px", 30), p.get("edge_px", 12), p.get("corner_fraction", 0.15),
         p.get("moderate_ratio", 0.002), p.get("severe_ratio", 0.01), p.get("screen_sides", ["front"]),
-        p.get("min_area_px_by_type", {}), p.get("merge_types", []), p.get("merge_weights", {}))
+        p.get("min_area_px_by_type", {}), p.get("merge_types", []), p.get("merge_weights", {}),
+        p.get("retype_elongated", {}), p.get("elongation_limit", 7))
     return {"damages": found, "zones": zones}
 
 

@@ -185,6 +185,55 @@ struct PostprocessTests {
         expectRefused(params, message)
     }
 
+    /// The phone with a 2-row crack line of 10 pixels on rows 18 and 19 (elongation sqrt(33),
+    /// 5.745) apart from the crack block (elongation 1.53), and a 3 px scratch on row 2.
+    static func crackLine() -> Mask {
+        var mask = phone()
+        for y in 18..<20 { for x in 5..<15 { mask.labels[y * mask.width + x] = 3 } }
+        for x in 5..<8 { mask.labels[2 * mask.width + x] = 4 }
+        return mask
+    }
+
+    @Test("retype_elongated reports a crack spread beyond elongation_limit as a scratch, with a scratch's smallest area, in its place among the scratches")
+    func retypeElongated() throws {
+        let summary = { (params: String) in
+            try self.run(Self.crackLine(), params: params).map { "\($0.type) \($0.areaPixels)" }
+        }
+        #expect(try summary("{min_area_px: 2, edge_px: 2}") == ["crack 24", "crack 20", "scratch 3", "chip 6"])
+        // 5.745 is above 5 but not above the default of 7; the block (1.53) stays a crack.
+        #expect(try summary("{min_area_px: 2, edge_px: 2, retype_elongated: {crack: scratch}}")
+                == ["crack 24", "crack 20", "scratch 3", "chip 6"])
+        #expect(try summary("{min_area_px: 2, edge_px: 2, retype_elongated: {crack: scratch}, elongation_limit: 5}")
+                == ["crack 24", "scratch 3", "scratch 20", "chip 6"])
+        // The scratch's smallest area applies to it now, and only to it.
+        #expect(try summary("{min_area_px: 2, edge_px: 2, retype_elongated: {crack: scratch}, elongation_limit: 5, "
+                            + "min_area_px_by_type: {scratch: 21}}") == ["crack 24", "chip 6"])
+        // A limit without a retype changes nothing.
+        #expect(try summary("{min_area_px: 2, edge_px: 2, elongation_limit: 1}") == ["crack 24", "crack 20", "scratch 3", "chip 6"])
+        // After a merge: the block and the line joined by a scratch pixel are one crack (45 px),
+        // no longer elongated beyond 5.
+        var joined = Self.crackLine()
+        for y in 14..<18 { joined.labels[y * joined.width + 8] = 4 }
+        let merged = try run(joined, params: "{min_area_px: 2, edge_px: 2, merge_types: [crack, scratch], merge_weights: {crack: 2}, "
+                             + "retype_elongated: {crack: scratch}, elongation_limit: 5}")
+        #expect(merged.map { "\($0.type) \($0.areaPixels)" } == ["crack 48", "scratch 3", "chip 6"])
+    }
+
+    @Test("retype_elongated maps damage classes to other damage classes; elongation_limit is a number from 1 to 1000", arguments: [
+        ("retype_elongated: {crak: scratch}", "param 'retype_elongated': 'crak' is not one of damage_classes (crack, scratch)"),
+        ("retype_elongated: {crack: glass}", "param 'retype_elongated': 'glass' is not one of damage_classes (crack, scratch)"),
+        ("retype_elongated: {crack: crack}", "param 'retype_elongated': 'crack' is mapped to itself"),
+        ("retype_elongated: {crack: [scratch]}", "'crack' must be one of text values, not a list of 1"),
+        ("retype_elongated: {crack: scratch, crack: chip}", "'crack' appears twice in the same mapping"),
+        ("retype_elongated: [crack]", "retype_elongated"),
+        ("retype_elongated: {crack: scratch}, elongation_limit: 0.5", "elongation_limit"),
+        ("retype_elongated: {crack: scratch}, elongation_limit: 1001", "elongation_limit"),
+        ("retype_elongated: {crack: scratch}, elongation_limit: long", "elongation_limit"),
+    ])
+    func retypeElongatedChecked(params: String, message: String) {
+        expectRefused(params, message)
+    }
+
     @Test("the minimum area and severity thresholds are params")
     func thresholds() throws {
         let damages = try run(Self.phone(), params: "{min_area_px: 1, edge_px: 2, moderate_ratio: 0.5, severe_ratio: 0.9}")

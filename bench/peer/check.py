@@ -74,7 +74,8 @@ def main():
             photo_masks, peer.classes, p["damage_classes"], p["min_area_px"], p["edge_px"],
             p.get("corner_fraction", 0.15), p.get("moderate_ratio", 0.002), p.get("severe_ratio", 0.01),
             p.get("screen_sides", ["front"]), p.get("min_area_px_by_type", {}),
-            p.get("merge_types", []), p.get("merge_weights", {}))
+            p.get("merge_types", []), p.get("merge_weights", {}), p.get("retype_elongated", {}),
+            p.get("elongation_limit", 7))
         if reference != result["damages"]:
             problems.append(f"{phone}: the peer's damages differ from the experiment's find_damages on the same masks")
         else:
@@ -86,11 +87,30 @@ def main():
             command += [f"--side={side}={path}" for side, path in zip(("front", "back"), files)]
             gradeline = json.loads(subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout)
             compare_with_gradeline(phone, result, gradeline, problems)
+    check_fixture_masks(peer, problems)
     for problem in problems:
         print(f"MISMATCH {problem}")
     disagree = {problem.split(":")[0].split()[0] for problem in problems}
-    print(f"peer check: {len(PHONES) - len(disagree)} of {len(PHONES)} phones agree")
+    print(f"peer check: {len(PHONES) - len(disagree & set(PHONES))} of {len(PHONES)} phones agree; "
+          f"{'fixture masks agree' if not any(p.startswith('fixture') for p in problems) else 'fixture masks differ'}")
     sys.exit(1 if problems else 0)
+
+
+def check_fixture_masks(peer, problems):
+    """The peer's find_damages on Tests/Fixtures/damages/elongation.json's masks, whose cracks
+    the samples never retype, against the damages the experiment found there."""
+    fixture = json.loads((ROOT / "Tests" / "Fixtures" / "damages" / "elongation.json").read_text())
+    params, classes = peer.params["find_damages"], peer.classes
+    try:
+        for index, case in enumerate(fixture["masks"]):
+            peer.params["find_damages"], peer.classes = case["params"], case["classes"]
+            masks = {side: np.frombuffer(digits.encode(), np.uint8).reshape(case["height"], case["width"]) - ord("0")
+                     for side, digits in case["labels"].items()}
+            if peer.find_damages(masks) != case["damages"]:
+                problems.append(f"fixture mask {index}: the peer's damages differ from the experiment's")
+    finally:
+        peer.params["find_damages"], peer.classes = params, classes
+    print(f"fixture masks: {len(fixture['masks'])} checked against the experiment's damages (elongated cracks retyped)")
 
 
 def compare_with_gradeline(phone, peer, gradeline, problems):

@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import io
+import math
 import pathlib
 import sys
 import time
@@ -336,6 +337,13 @@ class Pipeline:
             raise ValueError(f"find_damages: merge_types must list damage classes once each and merge_weights map "
                              f"them to 1 to 1000, not {merge_types!r} and {weights!r}")
         merging = [(self.classes.index(name), weights.get(name, 1)) for name in merge_types if name in self.classes]
+        damage_classes = p.get("damage_classes", ["crack", "scratch", "chip"])
+        retype, limit = p.get("retype_elongated", {}), p.get("elongation_limit", 7)
+        if (not isinstance(retype, dict) or not set(retype) <= set(damage_classes)
+                or not all(isinstance(to, str) and to in damage_classes and to != name for name, to in retype.items())
+                or isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 1 <= limit <= 1000):
+            raise ValueError(f"find_damages: retype_elongated must map damage classes to others and elongation_limit "
+                             f"be 1 to 1000, not {retype!r} and {limit!r}")
         found = []
         for side, labels in photo_masks.items():
             zone = zones(labels, background, screen if side in screen_sides else None, edge_px, corner_fraction)
@@ -347,7 +355,9 @@ class Pipeline:
                 scores = np.stack([np.bincount(union[labels == label], minlength=union_count + 1) * weight
                                    for label, weight in merging], axis=1)
                 winner = np.array([label for label, _ in merging])[np.argmax(scores, axis=1)]
-            for name in p.get("damage_classes", ["crack", "scratch", "chip"]):
+            # Each component as (type reported, first pixel, area, zone votes, box).
+            candidates = {name: [] for name in damage_classes}
+            for name in damage_classes:
                 if name not in self.classes:
                     continue
                 label = self.classes.index(name)
@@ -361,27 +371,53 @@ class Pipeline:
                 members = np.flatnonzero(flat)
                 component = flat[members]
                 area = np.bincount(component, minlength=count + 1)
-                kept = np.flatnonzero(area >= by_type.get(name, min_area))
+                kept = np.arange(1, count + 1)
                 if labelled is union:
                     kept = kept[winner[kept] == label]
-                kept = kept[kept > 0]
                 if kept.size == 0:
                     continue
                 votes = np.bincount(component * 5 + zone.ravel()[members], minlength=(count + 1) * 5).reshape(count + 1, 5)
                 boxes = ndimage.find_objects(labelled)
+                first = np.full(count + 1, flat.size)
+                np.minimum.at(first, component, members)
+                elongated = elongations(labelled, count, limit) if name in retype else None
                 for k in kept:
+                    reported = retype[name] if elongated is not None and elongated[k] else name
+                    candidates[reported].append((int(first[k]), int(area[k]), votes[k], boxes[k - 1]))
+            for name in damage_classes:
+                for _, size, vote, (rows, columns) in sorted(candidates[name], key=lambda c: c[0]):
+                    if size < by_type.get(name, min_area):
+                        continue
                     # Most pixels wins; a tie goes to the lower zone number, as in Gradeline.
-                    best = int(np.argmax(votes[k, 1:])) + 1 if votes[k, 1:].any() else BODY
-                    ratio = int(area[k]) / max(int(zone_area[best]), 1)
-                    rows, columns = boxes[k - 1]
+                    best = int(np.argmax(vote[1:])) + 1 if vote[1:].any() else BODY
+                    ratio = size / max(int(zone_area[best]), 1)
                     found.append({
                         "side": side, "type": name, "zone": ZONE_NAMES[best],
                         "bbox": {"x": columns.start, "y": rows.start, "width": columns.stop - columns.start,
                                  "height": rows.stop - rows.start},
-                        "area_px": int(area[k]), "zone_ratio": min(ratio, 1.0),
+                        "area_px": size, "zone_ratio": min(ratio, 1.0),
                         "severity": "severe" if ratio >= severe else "moderate" if ratio >= moderate else "minor",
                     })
         return found
+
+
+def elongations(labelled, count, limit):
+    """Per component of `labelled` (index 0 unused), whether its pixels spread more than `limit`
+    times as far along their long axis as across it (the square root of the ratio of the
+    eigenvalues of their coordinates' covariance), computed as Gradeline does: exact integer
+    sums, then n^2 times the covariance in floats."""
+    ys, xs = np.nonzero(labelled)
+    component = labelled[ys, xs]
+    sums = [np.bincount(component, weights=w.astype(np.float64), minlength=count + 1)
+            for w in (np.ones_like(xs), xs, ys, xs * xs, ys * ys, xs * ys)]
+    out = np.zeros(count + 1, bool)
+    for k in range(1, count + 1):
+        n, sx, sy, sxx, syy, sxy = (int(s[k]) for s in sums)
+        a, b, c = float(n * sxx - sx * sx), float(n * syy - sy * sy), float(n * sxy - sx * sy)
+        half, mean = (a - b) / 2, (a + b) / 2
+        root = math.sqrt(half * half + c * c)
+        out[k] = mean + root > limit * limit * (mean - root)
+    return out
 
 
 # ---- the arithmetic, per side --------------------------------------------------------------------

@@ -5,6 +5,8 @@ semantics (8-connected components found in row-major order, zones from the model
 severity from the zone ratio, the first grade rule that holds), so that a damage found here is
 the damage the worker reports: same box, area, zone, ratio and severity.
 """
+import math
+
 import numpy as np
 
 ZONE_NONE, ZONE_SCREEN, ZONE_EDGE, ZONE_BODY, ZONE_CORNER = 0, 1, 2, 3, 4
@@ -133,14 +135,38 @@ def merged_components(labels, merging):
     return out
 
 
+def is_elongated(runs, limit) -> bool:
+    """Whether a component's pixels spread more than `limit` times as far along their long axis
+    as across it: the square root of the ratio of the two eigenvalues of their coordinates'
+    covariance above `limit`. As FindDamages.isElongated: the sums are exact integers, and n^2
+    times the covariance goes to floats in the same steps, so both sides decide alike."""
+    n = sx = sy = sxx = syy = sxy = 0
+    for y, x0, x1 in runs:
+        count = x1 - x0
+        row_x = (x0 + x1 - 1) * count // 2
+        row_xx = ((x1 - 1) * x1 * (2 * x1 - 1) - (x0 - 1) * x0 * (2 * x0 - 1)) // 6
+        n += count
+        sx += row_x
+        sy += y * count
+        sxx += row_xx
+        syy += y * y * count
+        sxy += y * row_x
+    a, b, c = float(n * sxx - sx * sx), float(n * syy - sy * sy), float(n * sxy - sx * sy)
+    half, mean = (a - b) / 2, (a + b) / 2
+    root = math.sqrt(half * half + c * c)
+    return mean + root > limit * limit * (mean - root)
+
+
 def find_damages(masks, classes, damage_classes, min_area_px=30, edge_px=12, corner_fraction=0.15,
                  moderate_ratio=0.002, severe_ratio=0.01, screen_sides=("front",), min_area_px_by_type=None,
-                 merge_types=(), merge_weights=None):
+                 merge_types=(), merge_weights=None, retype_elongated=None, elongation_limit=7.0):
     """Damages of all sides, in the worker's order (side, damage class, first pixel), and the
     zone masks by side. `masks` maps side to an HxW uint8 label array, in side order. Only the
     sides in `screen_sides` have a screen zone. A damage type in `min_area_px_by_type` has that
     smallest area instead of `min_area_px`. The types in `merge_types` make one damage where
-    their pixels touch, of the type with the most pixels times `merge_weights[type]` (default 1)."""
+    their pixels touch, of the type with the most pixels times `merge_weights[type]` (default 1).
+    A damage of a type in `retype_elongated` whose elongation (`is_elongated`) is above
+    `elongation_limit` takes the type it maps to, and that type's smallest area."""
     if isinstance(screen_sides, str) or not set(screen_sides) <= set(SIDES):
         raise ValueError(f"screen_sides must be a list of sides ({', '.join(SIDES)}), not {screen_sides!r}")
     by_type = {} if min_area_px_by_type is None else min_area_px_by_type
@@ -155,6 +181,12 @@ def find_damages(masks, classes, damage_classes, min_area_px=30, edge_px=12, cor
     if (not isinstance(weights, dict) or not set(weights) <= set(merge_types)
             or not all(type(v) is int and 1 <= v <= 1000 for v in weights.values())):
         raise ValueError(f"merge_weights must map some of {list(merge_types)} to weights of 1 to 1000, not {weights!r}")
+    retype = {} if retype_elongated is None else retype_elongated
+    if (not isinstance(retype, dict) or not set(retype) <= set(damage_classes)
+            or not all(isinstance(v, str) and v in damage_classes and v != k for k, v in retype.items())):
+        raise ValueError(f"retype_elongated must map some of {list(damage_classes)} to another of them, not {retype!r}")
+    if isinstance(elongation_limit, bool) or not isinstance(elongation_limit, (int, float)) or not 1 <= elongation_limit <= 1000:
+        raise ValueError(f"elongation_limit must be a number from 1 to 1000, not {elongation_limit!r}")
     found, zone_masks = [], {}
     for side, labels in masks.items():
         if "background" not in classes or "screen" not in classes:
@@ -165,11 +197,17 @@ def find_damages(masks, classes, damage_classes, min_area_px=30, edge_px=12, cor
         zone_area = np.bincount(zone.ravel(), minlength=5)
         merging = [(classes.index(name), weights.get(name, 1)) for name in merge_types if name in classes]
         merged = merged_components(labels, merging)
+        by_name = {name: [] for name in damage_classes}
         for name in damage_classes:
             if name not in classes:
                 continue
             label = classes.index(name)
             for component in merged[label] if label in merged else components(labels == label):
+                to = retype.get(name)
+                by_name[to if to is not None and is_elongated(component["runs"], elongation_limit) else name].append(component)
+        for name in damage_classes:
+            # A retyped damage takes its place among its new type's, by first pixel.
+            for component in sorted(by_name[name], key=lambda c: (c["runs"][0][0], c["runs"][0][1])):
                 area = component["area"]
                 if area < by_type.get(name, min_area_px):
                     continue

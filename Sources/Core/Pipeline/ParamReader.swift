@@ -121,6 +121,23 @@ public struct ParamReader {
     public mutating func intsByName(_ key: String, default fallback: [String: Int]? = nil,
                                     in range: ClosedRange<Int>? = nil) -> [String: Int] {
         let each = range.map { "integers from \($0.lowerBound) to \($0.upperBound)" } ?? "integers"
+        return byName(key, default: fallback, each: each, json: JSONValue.int) { value in
+            value.int.flatMap { range?.contains($0) ?? true ? $0 : nil }
+        }
+    }
+
+    /// A mapping of names to text values, such as a damage type per damage type. A bad entry is
+    /// named, at its own line.
+    public mutating func stringsByName(_ key: String, default fallback: [String: String]? = nil) -> [String: String] {
+        byName(key, default: fallback, each: "text values", json: JSONValue.string) { value in
+            if case .scalar = value { return value.string }
+            return nil
+        }
+    }
+
+    /// A mapping of names to values that `parse` reads (nil for a bad one), `each` describing them.
+    private mutating func byName<T>(_ key: String, default fallback: [String: T]?, each: String,
+                                    json: @escaping (T) -> JSONValue, parse: (Node) -> T?) -> [String: T] {
         if case .mapping(let mapping)? = nodes[key]?.node {
             var seen: Set<String> = []
             for (name, value) in mapping {
@@ -128,7 +145,7 @@ public struct ParamReader {
                 if case .scalar = name, let text = name.string {
                     if !seen.insert(text).inserted {
                         problem = "'\(text)' is given twice"
-                    } else if value.int.map({ range?.contains($0) ?? true }) != true {
+                    } else if parse(value) == nil {
                         let shown = value.string.map { "'\($0)'" } ?? Self.describe(value)
                         problem = "'\(text)' must be one of \(each), not \(shown)"
                     }
@@ -144,11 +161,11 @@ public struct ParamReader {
             }
         }
         return read(key, default: fallback, expected: "a mapping of names to \(each)",
-                    json: { .object($0.mapValues(JSONValue.int)) }) { node in
+                    json: { .object($0.mapValues(json)) }) { node in
             guard case .mapping(let mapping) = node else { return nil }
-            // Every entry was checked above: text names, each once, with integers in range.
+            // Every entry was checked above: text names, each once, with values `parse` reads.
             return Dictionary(uniqueKeysWithValues: mapping.compactMap { name, value in
-                name.string.flatMap { name in value.int.map { (name, $0) } }
+                name.string.flatMap { name in parse(value).map { (name, $0) } }
             })
         } ?? fallback ?? [:]
     }

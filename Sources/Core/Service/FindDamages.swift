@@ -19,6 +19,12 @@
 /// otherwise be a damage of its own. The damage takes the type with the most pixels, each pixel
 /// of a type counting `merge_weights[type]` times (default 1); a tie goes to the type listed first
 /// in `merge_types`. Its area is all its pixels, and that type's smallest area applies.
+///
+/// A damage of a type in `retype_elongated` (for example `{crack: scratch}`) whose elongation is
+/// above `elongation_limit` (default 7) is reported as the type it maps to, with that type's
+/// smallest area, among that type's damages in first-pixel order. Elongation is how many times
+/// further its pixels spread along their long axis than across it (`isElongated`): the model
+/// labels long scratches, or stretches of them, crack, where a crack is a web or a short line.
 public struct FindDamages: PipelineFunction {
     public static let descriptor = FunctionDescriptor(
         name: "find_damages", module: .service,
@@ -42,6 +48,9 @@ public struct FindDamages: PipelineFunction {
     /// towards the damage's type.
     let mergeTypes: [String]
     let mergeWeights: [String: Int]
+    /// Damage types reported as another when elongated beyond `elongationLimit`.
+    let retypeElongated: [String: String]
+    let elongationLimit: Double
 
     public init(configuring step: inout StepBuilder) {
         input = step.input("mask", Sided<Mask>.self, default: "photo_mask")
@@ -61,6 +70,18 @@ public struct FindDamages: PipelineFunction {
         mergeWeights = step.params.intsByName("merge_weights", default: [:], in: 1...1000)
         Self.requireKnown(mergeWeights.keys.sorted(), in: merged, called: "merge_types", param: "merge_weights",
                           orWhenEmpty: "none", &step)
+        retypeElongated = step.params.stringsByName("retype_elongated", default: [:])
+        if Self.requireKnown(retypeElongated.keys.sorted(), in: damageClasses, called: "damage_classes",
+                             param: "retype_elongated", &step) {
+            for (from, to) in retypeElongated.sorted(by: { $0.key < $1.key }) {
+                if to == from {
+                    step.params.reject("retype_elongated", "'\(from)' is mapped to itself")
+                } else if !Self.requireKnown([to], in: damageClasses, called: "damage_classes", param: "retype_elongated", &step) {
+                    break
+                }
+            }
+        }
+        elongationLimit = step.params.double("elongation_limit", default: 7, in: 1...1000)
         edgeWidth = step.params.int("edge_px", default: 12, in: 0...1000)
         moderateRatio = step.params.double("moderate_ratio", default: 0.002, in: 0...1)
         severeRatio = step.params.double("severe_ratio", default: 0.01, in: 0...1)
@@ -110,9 +131,22 @@ public struct FindDamages: PipelineFunction {
                 mask.classes.firstIndex(of: name).map { (label: UInt8($0), weight: mergeWeights[name] ?? 1) }
             }
             let byLabel = Self.components(mask, labels: Set(labelled.map(\.1)), merging: merging)
+            // Components by the type they are reported as.
+            var byType: [String: [Component]] = [:]
             for (name, label) in labelled {
+                for component in byLabel[label] ?? [] {
+                    let elongated = retypeElongated[name].map { _ in
+                        Self.isElongated(component.pixels, width: mask.width, limit: elongationLimit)
+                    } ?? false
+                    byType[elongated ? retypeElongated[name]! : name, default: []].append(component)
+                }
+            }
+            for name in damageClasses {
                 let smallest = minAreaByType[name] ?? minArea
-                for component in byLabel[label] ?? [] where component.pixels.count >= smallest {
+                var components = byType[name] ?? []
+                // A retyped damage takes its place among its new type's, by first pixel.
+                if retypeElongated.values.contains(name) { components.sort { $0.pixels[0] < $1.pixels[0] } }
+                for component in components where component.pixels.count >= smallest {
                     let votes = Self.counts(of: component.pixels.map { zones[$0] })
                     let zone = Self.winner(votes)
                     let ratio = Double(component.pixels.count) / Double(max(zoneArea[Int(zone.rawValue)], 1))
@@ -274,6 +308,31 @@ public struct FindDamages: PipelineFunction {
     }
 
     typealias Component = (pixels: [Int], box: BoundingBox)
+
+    /// Whether `pixels` (indices in rows of `width`) spread more than `limit` times as far along
+    /// their long axis as across it: the square root of the ratio of the two eigenvalues of their
+    /// coordinates' covariance above `limit`. The sums are exact integers, and n^2 times the
+    /// covariance goes to Double in the same steps as the experiment's `damages.is_elongated`,
+    /// so that both decide alike at the limit. One pixel, or none, is not elongated.
+    static func isElongated(_ pixels: [Int], width: Int, limit: Double) -> Bool {
+        var (sx, sy, sxx, syy, sxy) = (Int64(0), Int64(0), Int64(0), Int64(0), Int64(0))
+        for pixel in pixels {
+            let (y, x) = pixel.quotientAndRemainder(dividingBy: width)
+            let (x64, y64) = (Int64(x), Int64(y))
+            sx += x64
+            sy += y64
+            sxx += x64 * x64
+            syy += y64 * y64
+            sxy += x64 * y64
+        }
+        let n = Int128(pixels.count)
+        let a = Double(n * Int128(sxx) - Int128(sx) * Int128(sx))
+        let b = Double(n * Int128(syy) - Int128(sy) * Int128(sy))
+        let c = Double(n * Int128(sxy) - Int128(sx) * Int128(sy))
+        let (half, mean) = ((a - b) / 2, (a + b) / 2)
+        let root = (half * half + c * c).squareRoot()
+        return mean + root > limit * limit * (mean - root)
+    }
 
     /// 8-connected components of each label in `labels`, each list in scan order: one pass over
     /// the mask for all the damage classes. The labels in `merging` join each other: such a
