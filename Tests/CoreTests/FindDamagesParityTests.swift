@@ -47,7 +47,7 @@ struct FindDamagesParityTests {
         }
     }
 
-    @Test("isElongated: one pixel, a square and a thick short bar are not; a line at any angle is")
+    @Test("isElongated: nothing, one pixel and a square are not; a bar past its ratio and a line at any angle are; a photo-sized one does not overflow")
     func elongationShapes() {
         let width = 100
         #expect(!FindDamages.isElongated([], width: width, limit: 1))
@@ -64,6 +64,11 @@ struct FindDamagesParityTests {
         let standing = (0..<10).flatMap { y in (0..<2).map { y * width + $0 } }
         #expect(FindDamages.isElongated(standing, width: width, limit: 5.74))
         #expect(!FindDamages.isElongated(standing, width: width, limit: 5.75))
+        // A damage as large as a photo: 4000 x 1000 pixels, whose n times the sum of x^2 (8.5e19)
+        // is past Int64. Elongation sqrt((4000^2 - 1) / (1000^2 - 1)), 4.0000019.
+        let huge = (0..<1000).flatMap { y in (0..<4000).map { y * 4000 + $0 } }
+        #expect(FindDamages.isElongated(huge, width: 4000, limit: 4))
+        #expect(!FindDamages.isElongated(huge, width: 4000, limit: 4.00001))
     }
 
     @Test("the damages of masks with elongated cracks retyped are the experiment's, in its order")
