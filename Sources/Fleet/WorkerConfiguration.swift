@@ -17,6 +17,7 @@ import Messaging
 /// | `worker.job_timeout_seconds` (a job's process is killed past it) | | 120 |
 /// | `worker.max_job_rss_bytes` (a job's process is killed above it) | `GRADELINE_MAX_JOB_RSS_BYTES` | 4 GiB |
 /// | `worker.max_crashes` (crashes of one job before it is dead-lettered) | | 2 |
+/// | `worker.refused_publish_seconds` (how long an outcome the broker refuses is published again before its job is dead-lettered) | | 300 |
 /// | `retry.delays_ms` (one retry per entry) | | `[1000, 5000, 30000]` |
 /// | `retry.jitter` (fraction taken off at random) | | 0.2 |
 /// | `topology.*` (names, `delivery_limit`) | | see `Topology` |
@@ -36,6 +37,7 @@ public struct WorkerConfiguration: Sendable {
     public var jobTimeoutSeconds = 120.0
     public var maxJobRSSBytes = 4 << 30
     public var maxCrashes = 2
+    public var refusedPublishSeconds = 300.0
     public var retry = RetryPolicy()
     public var topology = Topology()
     /// The HTTP port of /metrics and /health/*; 0 turns it off.
@@ -84,6 +86,7 @@ public struct WorkerConfiguration: Sendable {
         jobTimeoutSeconds = reader.double("worker.job_timeout_seconds", default: jobTimeoutSeconds, in: 0.1...86_400)
         maxJobRSSBytes = reader.int("worker.max_job_rss_bytes", default: maxJobRSSBytes, in: (64 << 20)...(1 << 40))
         maxCrashes = reader.int("worker.max_crashes", default: maxCrashes, in: 1...100)
+        refusedPublishSeconds = reader.double("worker.refused_publish_seconds", default: refusedPublishSeconds, in: 0...86_400)
         retry.delaysMs = reader.ints("retry.delays_ms", default: retry.delaysMs, in: 1...86_400_000)
         retry.jitter = reader.double("retry.jitter", default: retry.jitter, in: 0...0.9)
         metricsPort = reader.int("metrics.port", default: metricsPort, in: 0...65535)

@@ -104,6 +104,7 @@ public final class WorkerService: ServiceLifecycle.Service {
         publisherConfiguration.heartbeatSeconds = settings.heartbeatSeconds
         publisherConfiguration.alternates = Array(urls.dropFirst())
         publisherConfiguration.onReconnect = { WorkerMetrics.reconnected("publish") }
+        publisherConfiguration.renewAfterRefusal = true
         // Separate connections: when the broker blocks publishers, acks still flow.
         let consumer = AMQPClient(configuration: consumerConfiguration, logger: logger) { session throws(AMQPError) in
             try topology.declare(on: session, retryDelaysMs: retryDelays)
@@ -298,16 +299,19 @@ public final class WorkerService: ServiceLifecycle.Service {
     /// Publishes a plan's messages, then acks; or leaves the delivery to the broker when a
     /// message did not reach a queue, so that nothing is lost. True when the delivery was acked.
     ///
-    /// A message the broker refuses (a nack: a queue that has lost its quorum, or is full and
-    /// rejects publishes) is published again, alone, after a wait that grows (0.2 s doubling to
-    /// 5 s), for as long as the delivery is still ours and no shutdown began. Putting the job back
-    /// instead would run it again at once, in a loop as fast as the pipeline, and each turn would
-    /// count toward the work queue's delivery limit although the job never failed.
+    /// A message the broker refuses (a nack: a quorum queue that has lost its majority, or a full
+    /// queue with `reject-publish`) is published again, alone, after a wait that grows (0.2 s
+    /// doubling to 5 s, each cut by up to half at random), while the delivery is still ours and
+    /// no shutdown began, for up to `refused_publish_seconds`; then the job is rejected, so that
+    /// the work queue dead-letters it. Putting the job back instead would run it again at once, in
+    /// a loop as fast as the pipeline, and each turn would count toward the work queue's delivery
+    /// limit although the job never failed.
     private func publish(_ plan: JobHandler.Plan, for delivery: Delivery, consumer: AMQPClient, publisher: AMQPClient,
                          finishedAt: ContinuousClock.Instant, logger: Logger) async -> Bool {
         var unroutable: [String] = []
         var pending = plan.messages
         var refusals = 0
+        let firstTry = ContinuousClock.now
         while !pending.isEmpty {
             var refused: [OutgoingMessage] = []
             do {
@@ -342,13 +346,14 @@ public final class WorkerService: ServiceLifecycle.Service {
                 if consumer.isCurrent(delivery) { consumer.nack(delivery, requeue: true) }
                 return false
             }
-            pending = refused
+            // A retry or dead letter that reached no queue puts the job back anyway (below).
+            pending = unroutable.isEmpty ? refused : []
             guard !pending.isEmpty else { break }
             refusals += 1
-            guard consumer.isCurrent(delivery), shutdownStarted.withLock({ $0 == nil }) else {
-                logger.error("the broker refused the outcome, and the job is no longer ours to finish; the broker delivers it again",
-                             metadata: ["refusals": "\(refusals)"])
-                if consumer.isCurrent(delivery) { consumer.nack(delivery, requeue: true) }
+            if ContinuousClock.now - firstTry >= .seconds(settings.refusedPublishSeconds) {
+                logger.error("the broker refused the outcome for refused_publish_seconds; the job goes to the dead-letter queue",
+                             metadata: ["refusals": "\(refusals)", "routing_keys": "\(pending.map(\.routingKey))"])
+                if consumer.isCurrent(delivery) { consumer.nack(delivery, requeue: false) }
                 return false
             }
             let delay = min(5, 0.2 * pow(2, Double(min(refusals - 1, 8)))) * Double.random(in: 0.5...1.0)
@@ -357,6 +362,13 @@ public final class WorkerService: ServiceLifecycle.Service {
                 "routing_keys": "\(pending.map(\.routingKey))",
             ])
             try? await Task.sleep(for: .seconds(delay))
+            // Checked after the wait: a delivery lost meanwhile comes again, and its outcome with it.
+            guard consumer.isCurrent(delivery), shutdownStarted.withLock({ $0 == nil }), !Task.isCancelled else {
+                logger.error("the broker refused the outcome, and the job is no longer ours to finish; the broker delivers it again",
+                             metadata: ["refusals": "\(refusals)"])
+                if consumer.isCurrent(delivery) { consumer.nack(delivery, requeue: true) }
+                return false
+            }
         }
         guard unroutable.isEmpty else {
             logger.error("a retry or dead letter reached no queue; the job stays in the work queue",

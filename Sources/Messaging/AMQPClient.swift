@@ -28,6 +28,10 @@ public final class AMQPClient: Sendable {
         public var reconnectMaxDelay = 10.0
         /// Put the channel in confirm mode, so that `publish` waits for the broker.
         public var confirms = true
+        /// After the broker refuses a publish (a nack), take a new connection once the publishes
+        /// in flight are answered, at most every 5 s: a channel can stay refusing after a cluster
+        /// node left (`ConnectionOwner.renewAfterRefusal`). The worker's publisher turns it on.
+        public var renewAfterRefusal = false
         /// Called on the client's thread each time it connects again after losing the broker
         /// (for a reconnect counter); keep it quick.
         public var onReconnect: (@Sendable () -> Void)?

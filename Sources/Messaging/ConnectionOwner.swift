@@ -17,11 +17,13 @@ struct ConnectionOwner {
     private var failedAttempts = 0
     /// Which of the cluster's URLs to try next (modulo their count).
     private var nodeIndex = 0
-    /// The broker refused a publish (a nack) since the last look; and when the connection was
-    /// last renewed for that reason (see `renewAfterRefusal`).
+    /// The broker refused a publish (a nack) since the last look; since when new publishes wait
+    /// for a renewal; and when the connection was last renewed (see `renewAfterRefusal`).
     private var refused = false
+    private var renewingSince: ContinuousClock.Instant?
     private var renewedAt: ContinuousClock.Instant?
     private static let renewalInterval = Duration.seconds(5)
+    private static let renewalDrain = Duration.seconds(5)
     private static let channel: UInt16 = 1
     private static let pollMs = 20
 
@@ -42,7 +44,7 @@ struct ConnectionOwner {
                 try runCommands(on: connection)
                 try sendOutbox(on: connection)
                 try readFrames(on: connection)
-                try renewAfterRefusal()
+                try renewAfterRefusal(connection)
                 client.watchdog.disarm()
                 if !connection.hasBufferedData {
                     client.wake.wait(descriptor: connection.socketDescriptor, timeoutMs: Self.pollMs)
@@ -158,7 +160,7 @@ struct ConnectionOwner {
     }
 
     private mutating func sendOutbox(on connection: AMQPConnection) throws(AMQPError) {
-        guard !blocked else { return }
+        guard !blocked, renewingSince == nil else { return }
         let batch = client.shared.withLock { shared in
             defer { shared.outbox = [] }
             return shared.outbox
@@ -198,18 +200,30 @@ struct ConnectionOwner {
         }
     }
 
-    /// After a nack, drops the connection (at most once per `renewalInterval`), so that the
-    /// next publish goes out on a new one, to the next node of a cluster. RabbitMQ 3.10 can keep
-    /// refusing every publish of a channel to a quorum queue whose leader's node stopped while
-    /// that channel first published to it, for minutes, though the queue has a new leader and
-    /// a new channel's publishes go through (seen in ClusterTests, about one run in ten).
-    /// A queue that refuses for its own reasons (full, with `reject-publish`) only costs a
-    /// reconnect every few seconds.
-    private mutating func renewAfterRefusal() throws(AMQPError) {
-        guard refused else { return }
-        refused = false
-        if let renewedAt, ContinuousClock.now - renewedAt < Self.renewalInterval { return }
+    /// With `renewAfterRefusal`, after a nack: holds new publishes until the broker has answered
+    /// those in flight (at most `renewalDrain`), then closes the connection, so that the next
+    /// publishes go out on a new one (to the next node of a cluster, when there is one). At most
+    /// once per `renewalInterval`, and not while the client closes. Waiting for the answers keeps
+    /// a message the broker took from being sent twice; past the wait the unanswered ones are
+    /// sent again, as after any lost connection. RabbitMQ 3.10 can keep refusing every publish of
+    /// one channel to a quorum queue whose leader's node stopped while that channel first
+    /// published to it, for minutes, though the queue has a new leader (ClusterTests, about one
+    /// run in ten). A queue that refuses for its own reasons (full, with `reject-publish`) costs
+    /// a reconnect every few seconds.
+    private mutating func renewAfterRefusal(_ connection: AMQPConnection) throws(AMQPError) {
+        if refused {
+            refused = false
+            let running = client.shared.withLock { if case .running = $0.lifecycle { true } else { false } }
+            if client.configuration.renewAfterRefusal, running, renewingSince == nil,
+               renewedAt.map({ ContinuousClock.now - $0 >= Self.renewalInterval }) ?? true {
+                renewingSince = .now
+            }
+        }
+        guard let since = renewingSince else { return }
+        guard unconfirmed.isEmpty || ContinuousClock.now - since >= Self.renewalDrain else { return }
+        renewingSince = nil
         renewedAt = .now
+        if unconfirmed.isEmpty { connection.close() }
         throw AMQPError(.notConfirmed, "the broker refused a publish; the next ones go out on a new connection")
     }
 

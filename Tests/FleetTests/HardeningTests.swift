@@ -336,27 +336,36 @@ struct HardeningTests {
         }
     }
 
+    /// Binds a queue to the harness's results exchange that refuses every message (length 0,
+    /// reject-publish): the broker nacks each result, as it does for a quorum queue that has
+    /// lost its majority. Returns the queue's name and the client that declared it.
+    func refusingQueue(_ harness: FleetHarness) async throws -> (String, AMQPClient) {
+        let settings = harness.settings, refusing = "\(harness.id).results-refusing"
+        var logger = Logger(label: "refusing")
+        logger.logLevel = .critical
+        let client = AMQPClient(configuration: .init(url: try settings.brokerURLs()[0], name: "\(harness.id)/refusing"),
+                                logger: logger) { session throws(AMQPError) in
+            try settings.topology.declare(on: session, retryDelaysMs: settings.retry.delaysMs)
+            try session.declareQueue(refusing, arguments: ["x-max-length": .int(0), "x-overflow": .string("reject-publish")])
+            try session.bind(queue: refusing, exchange: settings.topology.resultsExchange, routingKey: "result.*")
+        }
+        try await client.waitUntilConnected(timeout: .seconds(20))
+        return (refusing, client)
+    }
+
     @Test("a result the broker refuses (nack) is published again after a growing wait, without running the job again; it is answered once a queue takes it")
     func refusedResult() async throws {
         try await FleetHarness.with { harness in
-            // A queue on the results exchange that refuses every message (length 0, reject-publish):
-            // the broker nacks each result, as it does for a quorum queue that has lost its majority.
-            let settings = harness.settings, refusing = "\(harness.id).results-refusing"
-            var logger = Logger(label: "refusing")
-            logger.logLevel = .critical
-            let client = AMQPClient(configuration: .init(url: try settings.brokerURLs()[0], name: "\(harness.id)/refusing"),
-                                    logger: logger) { session throws(AMQPError) in
-                try settings.topology.declare(on: session, retryDelaysMs: settings.retry.delaysMs)
-                try session.declareQueue(refusing, arguments: ["x-max-length": .int(0), "x-overflow": .string("reject-publish")])
-                try session.bind(queue: refusing, exchange: settings.topology.resultsExchange, routingKey: "result.*")
-            }
+            let (refusing, client) = try await refusingQueue(harness)
             defer { Task { await client.shutdown(deadline: .seconds(1)) } }
-            try await client.waitUntilConnected(timeout: .seconds(20))
             try harness.startWorker("w1")
             let job = harness.job("refused")
             try await harness.submit([job])
             try await harness.waitForLog("w1", containing: "the broker refused the outcome; publishing it again", count: 3)
+            #expect(!harness.log("w1").contains("job answered"))
             try TestBroker.ctl(["delete_queue", refusing])
+            // Answered: the broker confirmed a publish, and the job was acked.
+            try await harness.waitForLog("w1", containing: "job answered", timeout: .seconds(30))
             let results = try await harness.results(for: [job.jobID], timeout: .seconds(30))
             #expect(results[job.jobID]?.status == "graded")
             let log = harness.log("w1")
@@ -376,6 +385,27 @@ struct HardeningTests {
             #expect(renewals >= 1 && renewals <= 3, "\(renewals) renewals")
             #expect(harness.allDeadLetters.isEmpty)
             print("refused result: \(refusals) refusals before its queue was deleted, \(copies) copies of the result; run once")
+        }
+    }
+
+    @Test("a result refused past refused_publish_seconds sends its job to the dead-letter queue; the worker goes on")
+    func refusedPastLimit() async throws {
+        try await FleetHarness.with(refusedPublishSeconds: 1.5) { harness in
+            let (refusing, client) = try await refusingQueue(harness)
+            defer { Task { await client.shutdown(deadline: .seconds(1)) } }
+            try harness.startWorker("w1")
+            let job = harness.job("refused-long")
+            try await harness.submit([job])
+            let dead = try await harness.deadLetters(count: 1, timeout: .seconds(30))
+            #expect(dead.first?.properties.messageID == job.jobID)
+            #expect(harness.log("w1").contains("the broker refused the outcome for refused_publish_seconds"))
+            #expect(harness.log("w1").components(separatedBy: "job started").count - 1 == 1)
+            // Once the results path takes messages again, the next job is answered.
+            try TestBroker.ctl(["delete_queue", refusing])
+            let next = harness.job("after-refusals")
+            try await harness.submit([next])
+            let results = try await harness.results(for: [next.jobID], timeout: .seconds(30))
+            #expect(results[next.jobID]?.status == "graded")
         }
     }
 

@@ -91,7 +91,7 @@ final class FleetHarness: Sendable {
     init(pipeline: String = FleetHarness.testPipeline, concurrency: Int = 1, retryDelaysMs: [Int] = [200, 400],
          deliveryLimit: Int = 5, maxMessageBytes: Int = 8 << 20, shutdownDeadlineSeconds: Double = 20,
          jobTimeoutSeconds: Double = 60, maxCrashes: Int = 2, heartbeatSeconds: Int = 30,
-         maxJobRSSBytes: Int = 4 << 30, brokerURL: String? = nil) async throws {
+         maxJobRSSBytes: Int = 4 << 30, brokerURL: String? = nil, refusedPublishSeconds: Double = 300) async throws {
         let url = try brokerURL ?? TestBroker.url
         guard FileManager.default.isExecutableFile(atPath: Self.binary("gradeline-worker")) else {
             throw HarnessError("\(Self.binary("gradeline-worker")) is missing: run swift build first")
@@ -120,7 +120,7 @@ final class FleetHarness: Sendable {
         let topology = settings.topology
         try """
             amqp: {url: "\(url)", heartbeat_seconds: \(heartbeatSeconds)}
-            worker: {concurrency: \(concurrency), pipeline: "\(pipelineFile.path)", shutdown_deadline_seconds: \(shutdownDeadlineSeconds), max_message_bytes: \(maxMessageBytes), job_timeout_seconds: \(jobTimeoutSeconds), max_crashes: \(maxCrashes), max_job_rss_bytes: \(maxJobRSSBytes)}
+            worker: {concurrency: \(concurrency), pipeline: "\(pipelineFile.path)", shutdown_deadline_seconds: \(shutdownDeadlineSeconds), max_message_bytes: \(maxMessageBytes), job_timeout_seconds: \(jobTimeoutSeconds), max_crashes: \(maxCrashes), max_job_rss_bytes: \(maxJobRSSBytes), refused_publish_seconds: \(refusedPublishSeconds)}
             retry: {delays_ms: \(retryDelaysMs), jitter: 0.2}
             topology: {jobs_exchange: \(topology.jobsExchange), jobs_queue: \(topology.jobsQueue), results_exchange: \(topology.resultsExchange), dead_exchange: \(topology.deadExchange), dead_queue: \(topology.deadQueue), retry_queue_prefix: \(topology.retryQueuePrefix), delivery_limit: \(deliveryLimit)}
             """.write(to: settingsFile, atomically: true, encoding: .utf8)
@@ -169,14 +169,14 @@ final class FleetHarness: Sendable {
     static func with(pipeline: String = FleetHarness.testPipeline, concurrency: Int = 1, retryDelaysMs: [Int] = [200, 400],
                      deliveryLimit: Int = 5, maxMessageBytes: Int = 8 << 20, shutdownDeadlineSeconds: Double = 20,
                      jobTimeoutSeconds: Double = 60, maxCrashes: Int = 2, heartbeatSeconds: Int = 30,
-                     maxJobRSSBytes: Int = 4 << 30, brokerURL: String? = nil,
+                     maxJobRSSBytes: Int = 4 << 30, brokerURL: String? = nil, refusedPublishSeconds: Double = 300,
                      _ body: (FleetHarness) async throws -> Void) async throws {
         let harness = try await FleetHarness(pipeline: pipeline, concurrency: concurrency, retryDelaysMs: retryDelaysMs,
                                              deliveryLimit: deliveryLimit, maxMessageBytes: maxMessageBytes,
                                              shutdownDeadlineSeconds: shutdownDeadlineSeconds,
                                              jobTimeoutSeconds: jobTimeoutSeconds, maxCrashes: maxCrashes,
                                              heartbeatSeconds: heartbeatSeconds, maxJobRSSBytes: maxJobRSSBytes,
-                                             brokerURL: brokerURL)
+                                             brokerURL: brokerURL, refusedPublishSeconds: refusedPublishSeconds)
         do {
             try await body(harness)
         } catch {
