@@ -21,12 +21,15 @@ such component touches (found); each prints precision, recall and F1 per candida
   (`damages.is_elongated`) is above the limit becomes a scratch (`retype_elongated: {crack:
   scratch}`, `elongation_limit`). The model labels long scratches, or stretches of them, crack;
   a crack the renderer draws is a branching web or a short line. "off" retypes nothing.
+- Crack weight again, with that retype at the shipped limit, at the photo's size: a weight
+  that makes more merged damages cracks costs less once the long ones become scratches again.
 
 The validation set is whichever make_dataset.py wrote last (`--val experiment/data/val_synth.npz`
 scores the first renderer's set instead); docs/pipeline.md names the set behind each figure. A drawn damage is counted per connected piece, so a shattered corner counts several
-times; read the figures as a comparison between candidates. About 20 s.
+times; read the figures as a comparison between candidates. About 2 minutes.
 """
 import argparse
+import functools
 import pathlib
 import sys
 
@@ -48,6 +51,7 @@ LIMITS = [None, 3, 4, 5, 6, 7, 8, 10, 12, 16]
 EIGHT = np.ones((3, 3), bool)
 
 
+@functools.lru_cache(maxsize=1)
 def shipped_params():
     """config/pipeline.yaml's find_damages params."""
     config = yaml.safe_load((ROOT / "config" / "pipeline.yaml").read_text())
@@ -62,33 +66,40 @@ def shipped_areas():
     return {kind: by_type.get(name, params.get("min_area_px", 30)) for kind, name in KINDS.items()}
 
 
-def tally_elongation(counts, predicted, labels, shipped):
-    """Adds one photo's true, false and found counts per elongation limit, at 720x1440."""
+def tally_retyped(tables, predicted, labels, shipped):
+    """Adds one photo's true, false and found counts to the two tables at the photo's size
+    (720x1440): `tables["limit"]` by elongation limit at the shipped crack weight, and
+    `tables["weight"]` by crack weight at the shipped limit."""
     rows, columns = preprocess.nearest_indices(512, 1440), preprocess.nearest_indices(256, 720)
     predicted, labels = predicted[rows][:, columns], labels[rows][:, columns]
     truths = {kind: ndimage.label(labels == kind, EIGHT)[0] for kind in KINDS}
+    weight, limit = shipped_weight(), shipped_params().get("elongation_limit", 7)
+    for table, cases in (("limit", [(weight, candidate) for candidate in LIMITS]),
+                         ("weight", [(candidate, limit) for candidate in WEIGHTS if candidate is not None])):
+        for row_weight, row_limit in cases:
+            row = row_limit if table == "limit" else row_weight
+            touched = {kind: set() for kind in KINDS}
+            for kind, found in damages.merged_components(predicted, [(CRACK, row_weight), (SCRATCH, 1)]).items():
+                for component in found:
+                    final = kind
+                    if kind == CRACK and row_limit is not None and damages.is_elongated(component["runs"], row_limit):
+                        final = SCRATCH
+                    if component["area"] < shipped[final]:
+                        continue
+                    hit = set()
+                    for y, x0, x1 in component["runs"]:
+                        hit.update(np.unique(truths[final][y, x0:x1]).tolist())
+                    hit.discard(0)
+                    tables[table][(final, row)][0 if hit else 1] += 1
+                    touched[final] |= hit
+            for kind in KINDS:
+                tables[table][(kind, row)][2] += len(touched[kind])
+
+
+def shipped_weight():
+    """The crack weight of config/pipeline.yaml's merge: its crack weight over its scratch weight."""
     weights = shipped_params().get("merge_weights", {})
-    merging = [(kind, weights.get(name, 1)) for kind, name in KINDS.items()]
-    for kind, found in damages.merged_components(predicted, merging).items():
-        for component in found:
-            hits = {k: set() for k in KINDS}
-            for y, x0, x1 in component["runs"]:
-                for k in KINDS:
-                    hits[k].update(np.unique(truths[k][y, x0:x1]).tolist())
-            for limit in LIMITS:
-                final = kind
-                if kind == CRACK and limit is not None and damages.is_elongated(component["runs"], limit):
-                    final = SCRATCH
-                if component["area"] < shipped[final]:
-                    continue
-                hit = hits[final] - {0}
-                counts[(final, limit)][0 if hit else 1] += 1
-                counts[(final, limit)].append(hit)
-    for limit in LIMITS:
-        for kind in KINDS:
-            touched = set().union(*[h for h in counts[(kind, limit)][3:]]) if len(counts[(kind, limit)]) > 3 else set()
-            counts[(kind, limit)][2] += len(touched)
-            del counts[(kind, limit)][3:]
+    return weights.get("crack", 1) / weights.get("scratch", 1)
 
 
 def found_components(predicted, weight):
@@ -148,7 +159,8 @@ def main() -> None:
     shipped = shipped_areas()
     by_area = {(kind, area): [0, 0, 0] for kind in KINDS for area in AREAS}  # true, false, found
     by_weight = {(kind, weight): [0, 0, 0] for kind in KINDS for weight in WEIGHTS}
-    by_limit = {(kind, limit): [0, 0, 0] for kind in KINDS for limit in LIMITS}
+    retyped = {"limit": {(kind, limit): [0, 0, 0] for kind in KINDS for limit in LIMITS},
+               "weight": {(kind, weight): [0, 0, 0] for kind in KINDS for weight in WEIGHTS if weight is not None}}
     drawn = {kind: 0 for kind in KINDS}
     for image, labels in zip(data["images"], data["labels"]):
         predicted = session.run(None, {name: preprocess.to_model_input(image)[None]})[0][0].argmax(0)
@@ -162,15 +174,19 @@ def main() -> None:
                     for area in AREAS:
                         tally(by_area, (kind, area), truths[kind], found, ids, areas, area)
                 tally(by_weight, (kind, weight), truths[kind], found, ids, areas, shipped[kind])
-        tally_elongation(by_limit, predicted, labels, shipped)
+        tally_retyped(retyped, predicted, labels, shipped)
     print(f"{len(data['images'])} validation photos; drawn: {drawn[CRACK]} cracks, {drawn[SCRATCH]} scratches")
     table("min_area_px (crack and scratch apart)", AREAS, by_area, drawn)
     print()
     table(f"crack weight (merge_types: [crack, scratch]; smallest areas crack {shipped[CRACK]} px, "
           f"scratch {shipped[SCRATCH]} px)", WEIGHTS, by_weight, drawn)
     print()
-    table("elongation_limit (retype_elongated: {crack: scratch}; the shipped merge and areas, at 720x1440)",
-          LIMITS, by_limit, drawn)
+    table(f"elongation_limit (retype_elongated: {{crack: scratch}}; the shipped crack weight {shipped_weight():g} "
+          f"and areas, at 720x1440)", LIMITS, retyped["limit"], drawn)
+    print()
+    table(f"crack weight with retype_elongated at the shipped elongation_limit "
+          f"{shipped_params().get('elongation_limit', 7):g} (the shipped areas, at 720x1440)",
+          [weight for weight in WEIGHTS if weight is not None], retyped["weight"], drawn)
 
 
 if __name__ == "__main__":

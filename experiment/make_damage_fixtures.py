@@ -3,11 +3,12 @@
     python3 experiment/make_damage_fixtures.py
 
 elongation.json has two parts, both decided here by gradeline_experiment.damages:
-- `cases`: pixel sets (runs of (y, x_start, x_end), x_end exclusive, in rows of `width`) with a
-  limit and whether `is_elongated` says the set is elongated beyond it. The sets are lines at
+- `cases`: pixel sets (runs of (y, x_start, x_end), x_end exclusive, in rows of `width`) with
+  limits and whether `is_elongated` says the set is elongated beyond each. The sets are lines at
   random angles, lengths and thicknesses, and random-walk blobs; each comes with limits a
   billionth either side of its own elongation and at its last bits, so that a Swift
-  computation that rounds differently fails.
+  computation that rounds differently fails. Four of them are blobs of about a million pixels,
+  whose integer moments are past 2^53 and round on their way to floats.
 - `masks`: small label masks (one digit per pixel, row-major) with cracks, scratches and chips drawn as lines and blobs, the
   find_damages params (cracks and scratches merged, elongated cracks retyped as scratches),
   and the damages `find_damages` finds, in order.
@@ -66,14 +67,19 @@ def runs(points):
 
 def elongation(component_runs):
     """The elongation is_elongated compares with its limit, or None when it has no finite value."""
-    n = sx = sy = sxx = syy = sxy = 0
-    for y, x0, x1 in component_runs:
-        for x in range(x0, x1):
-            n, sx, sy, sxx, syy, sxy = n + 1, sx + x, sy + y, sxx + x * x, syy + y * y, sxy + x * y
-    a, b, c = float(n * sxx - sx * sx), float(n * syy - sy * sy), float(n * sxy - sx * sy)
-    half, mean = (a - b) / 2, (a + b) / 2
-    root = math.sqrt(half * half + c * c)
+    mean, root = damages.spread(component_runs)
     return math.sqrt((mean + root) / (mean - root)) if mean - root > 0 else None
+
+
+def large(rng):
+    """A ragged blob of about a million pixels on a 4000-wide photo, leaning at a random slope:
+    n^2 times its covariance is past 2^53, so the integers round on their way to floats."""
+    rows, slope = int(rng.integers(600, 1400)), float(rng.uniform(-1.5, 1.5))
+    out = []
+    for y in range(rows):
+        start = int(1500 + slope * y + rng.integers(0, 40))
+        out.append([y, start, start + int(rng.integers(200, 1200))])
+    return out
 
 
 def mask_case(rng, index):
@@ -107,24 +113,29 @@ def mask_case(rng, index):
 def main() -> None:
     rng = np.random.default_rng(20261202)
     cases = []
-    while len(cases) < 400:
-        points = (line if len(cases) % 2 == 0 else blob)(rng, WIDTH, 200)
-        component = runs(points)
+    def case(width, component, limits):
+        decided = [damages.is_elongated([tuple(r) for r in component], limit) for limit in limits]
+        cases.append({"width": width, "runs": component, "limits": limits, "elongated": decided})
+
+    while len(cases) < 100:
+        component = runs((line if len(cases) % 2 == 0 else blob)(rng, WIDTH, 200))
         value = elongation(component)
         limits = [float(rng.uniform(1, 12))]
         if value is not None and value < 1000:
             # Either side by a billionth, and at the last bits, where only the same steps in
             # the same order give the same answer.
             limits += [value * (1 - 1e-9), value * (1 + 1e-9), math.nextafter(value, 0), value, math.nextafter(value, 2000)]
-        for limit in limits:
-            cases.append({"width": WIDTH, "runs": component, "limit": limit,
-                          "elongated": damages.is_elongated([tuple(r) for r in component], limit)})
+        case(WIDTH, component, limits)
+    for _ in range(4):
+        component = large(rng)
+        value = elongation(component)
+        case(4000, component, [math.nextafter(value, 0), value, math.nextafter(value, 2000)])
     masks = [mask_case(rng, i) for i in range(6)]
     out = ROOT / "Tests" / "Fixtures" / "damages" / "elongation.json"
     out.write_text(json.dumps({"cases": cases, "masks": masks}, separators=(",", ":")) + "\n")
-    elongated = sum(c["elongated"] for c in cases)
+    elongated = sum(sum(c["elongated"]) for c in cases)
     retyped = sum(1 for m in masks for d in m["damages"] if d["type"] == "scratch")
-    print(f"wrote {out}: {len(cases)} cases ({elongated} elongated), {len(masks)} masks, "
+    print(f"wrote {out}: {len(cases)} pixel sets, {sum(len(c['limits']) for c in cases)} limits ({elongated} elongated), {len(masks)} masks, "
           f"{sum(len(m['damages']) for m in masks)} damages ({retyped} scratches)")
 
 

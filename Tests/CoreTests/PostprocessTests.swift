@@ -210,8 +210,8 @@ struct PostprocessTests {
                             + "min_area_px_by_type: {scratch: 21}}") == ["crack 24", "chip 6"])
         // A limit without a retype changes nothing.
         #expect(try summary("{min_area_px: 2, edge_px: 2, elongation_limit: 1}") == ["crack 24", "crack 20", "scratch 3", "chip 6"])
-        // After a merge: the block and the line joined by a scratch pixel are one crack (45 px),
-        // no longer elongated beyond 5.
+        // After a merge: the block and the line joined by 4 scratch pixels are one crack of 48 px,
+        // elongated only 2.1 times.
         var joined = Self.crackLine()
         for y in 14..<18 { joined.labels[y * joined.width + 8] = 4 }
         let merged = try run(joined, params: "{min_area_px: 2, edge_px: 2, merge_types: [crack, scratch], merge_weights: {crack: 2}, "
@@ -232,6 +232,18 @@ struct PostprocessTests {
     ])
     func retypeElongatedChecked(params: String, message: String) {
         expectRefused(params, message)
+    }
+
+    @Test("damage_classes names each class once: a class named twice would report each of its damages twice")
+    func damageClassesOnce() {
+        #expect {
+            try PipelineConfig.parse(yaml: """
+                main: [p]
+                pipelines:
+                  p:
+                    - find_damages: {damage_classes: [crack, scratch, crack]}
+                """, file: "t.yaml", provided: ["photo_mask": Sided<Mask>.self])
+        } throws: { error in "\(error)".contains("param 'damage_classes': 'crack' is named twice") }
     }
 
     @Test("the minimum area and severity thresholds are params")

@@ -338,6 +338,8 @@ class Pipeline:
                              f"them to 1 to 1000, not {merge_types!r} and {weights!r}")
         merging = [(self.classes.index(name), weights.get(name, 1)) for name in merge_types if name in self.classes]
         damage_classes = p.get("damage_classes", ["crack", "scratch", "chip"])
+        if len(set(damage_classes)) != len(damage_classes):
+            raise ValueError(f"find_damages: damage_classes must name each class once, not {damage_classes!r}")
         retype, limit = p.get("retype_elongated", {}), p.get("elongation_limit", 7)
         if (not isinstance(retype, dict) or not set(retype) <= set(damage_classes)
                 or not all(isinstance(to, str) and to in damage_classes and to != name for name, to in retype.items())

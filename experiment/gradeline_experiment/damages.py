@@ -135,11 +135,10 @@ def merged_components(labels, merging):
     return out
 
 
-def is_elongated(runs, limit) -> bool:
-    """Whether a component's pixels spread more than `limit` times as far along their long axis
-    as across it: the square root of the ratio of the two eigenvalues of their coordinates'
-    covariance above `limit`. As FindDamages.isElongated: the sums are exact integers, and n^2
-    times the covariance goes to floats in the same steps, so both sides decide alike."""
+def spread(runs):
+    """The two eigenvalues of n^2 times the covariance of a component's pixel coordinates, as
+    (mean, root): the larger is mean + root, the smaller mean - root. The sums are exact integers
+    and go to floats in the same steps as FindDamages.isElongated."""
     n = sx = sy = sxx = syy = sxy = 0
     for y, x0, x1 in runs:
         count = x1 - x0
@@ -153,7 +152,14 @@ def is_elongated(runs, limit) -> bool:
         sxy += y * row_x
     a, b, c = float(n * sxx - sx * sx), float(n * syy - sy * sy), float(n * sxy - sx * sy)
     half, mean = (a - b) / 2, (a + b) / 2
-    root = math.sqrt(half * half + c * c)
+    return mean, math.sqrt(half * half + c * c)
+
+
+def is_elongated(runs, limit) -> bool:
+    """Whether a component's pixels spread more than `limit` times as far along their long axis
+    as across it: the square root of the ratio of the two eigenvalues of their coordinates'
+    covariance (`spread`) above `limit`. One pixel, or none, is not elongated."""
+    mean, root = spread(runs)
     return mean + root > limit * limit * (mean - root)
 
 
@@ -169,6 +175,8 @@ def find_damages(masks, classes, damage_classes, min_area_px=30, edge_px=12, cor
     `elongation_limit` takes the type it maps to, and that type's smallest area."""
     if isinstance(screen_sides, str) or not set(screen_sides) <= set(SIDES):
         raise ValueError(f"screen_sides must be a list of sides ({', '.join(SIDES)}), not {screen_sides!r}")
+    if len(set(damage_classes)) != len(damage_classes):
+        raise ValueError(f"damage_classes must name each class once, not {list(damage_classes)!r}")
     by_type = {} if min_area_px_by_type is None else min_area_px_by_type
     if (not isinstance(by_type, dict) or not set(by_type) <= set(damage_classes)
             or not all(type(v) is int and 1 <= v <= 1_000_000 for v in by_type.values())):

@@ -57,15 +57,15 @@ public struct FindDamages: PipelineFunction {
         output = step.output("damages", Damages.self, default: "damages")
         zonesOutput = step.output("zones", Sided<Mask>.self, default: "zones")
         damageClasses = step.params.strings("damage_classes", default: ["crack", "scratch", "chip"])
+        Self.rejectRepeats(damageClasses, param: "damage_classes", &step)
         minArea = step.params.int("min_area_px", default: 30, in: 1...1_000_000)
         minAreaByType = step.params.intsByName("min_area_px_by_type", default: [:], in: 1...1_000_000)
         Self.requireKnown(minAreaByType.keys.sorted(), in: damageClasses, called: "damage_classes",
                           param: "min_area_px_by_type", &step)
         let merged = step.params.strings("merge_types", default: [])
         mergeTypes = merged
-        if Self.requireKnown(merged, in: damageClasses, called: "damage_classes", param: "merge_types", &step),
-           let twice = merged.enumerated().first(where: { merged[..<$0.offset].contains($0.element) })?.element {
-            step.params.reject("merge_types", "'\(twice)' is named twice")
+        if Self.requireKnown(merged, in: damageClasses, called: "damage_classes", param: "merge_types", &step) {
+            Self.rejectRepeats(merged, param: "merge_types", &step)
         }
         mergeWeights = step.params.intsByName("merge_weights", default: [:], in: 1...1000)
         Self.requireKnown(mergeWeights.keys.sorted(), in: merged, called: "merge_types", param: "merge_weights",
@@ -104,6 +104,13 @@ public struct FindDamages: PipelineFunction {
         guard let unknown = names.first(where: { !list.contains($0) }) else { return true }
         step.params.reject(param, "'\(unknown)' is not one of \(called) (\(list.isEmpty ? empty : list.joined(separator: ", ")))")
         return false
+    }
+
+    /// Rejects `param` when a name comes twice in `names`, naming the first such name.
+    static func rejectRepeats(_ names: [String], param: String, _ step: inout StepBuilder) {
+        if let twice = names.enumerated().first(where: { names[..<$0.offset].contains($0.element) })?.element {
+            step.params.reject(param, "'\(twice)' is named twice")
+        }
     }
 
     enum Zone: UInt8, CaseIterable { case none = 0, screen, edge, body, corner }
