@@ -114,6 +114,7 @@ struct ConnectionOwner {
         logger.warning("lost the broker connection; reconnecting", metadata: ["error": "\(error)"])
         broken.abandon()
         connection = nil
+        renewingSince = nil  // the new connection is the renewal
         nodeIndex += 1  // another node of the cluster first (the same one when there is one)
         consumerTags = []
         var resend = unconfirmed.sorted { $0.key < $1.key }.map(\.value)
@@ -211,11 +212,15 @@ struct ConnectionOwner {
     /// run in ten). A queue that refuses for its own reasons (full, with `reject-publish`) costs
     /// a reconnect every few seconds.
     private mutating func renewAfterRefusal(_ connection: AMQPConnection) throws(AMQPError) {
+        guard client.configuration.renewAfterRefusal else { return refused = false }
+        // A client that closes sends what it holds on this connection instead.
+        guard client.shared.withLock({ if case .running = $0.lifecycle { true } else { false } }) else {
+            (refused, renewingSince) = (false, nil)
+            return
+        }
         if refused {
             refused = false
-            let running = client.shared.withLock { if case .running = $0.lifecycle { true } else { false } }
-            if client.configuration.renewAfterRefusal, running, renewingSince == nil,
-               renewedAt.map({ ContinuousClock.now - $0 >= Self.renewalInterval }) ?? true {
+            if renewingSince == nil, renewedAt.map({ ContinuousClock.now - $0 >= Self.renewalInterval }) ?? true {
                 renewingSince = .now
             }
         }
