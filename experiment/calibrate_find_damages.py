@@ -26,7 +26,7 @@ such component touches (found); each prints precision, recall and F1 per candida
 
 The validation set is whichever make_dataset.py wrote last (`--val experiment/data/val_synth.npz`
 scores the first renderer's set instead); docs/pipeline.md names the set behind each figure. A drawn damage is counted per connected piece, so a shattered corner counts several
-times; read the figures as a comparison between candidates. About 2 minutes.
+times; read the figures as a comparison between candidates. About a minute.
 """
 import argparse
 import functools
@@ -74,24 +74,32 @@ def tally_retyped(tables, predicted, labels, shipped):
     predicted, labels = predicted[rows][:, columns], labels[rows][:, columns]
     truths = {kind: ndimage.label(labels == kind, EIGHT)[0] for kind in KINDS}
     weight, limit = shipped_weight(), shipped_params().get("elongation_limit", 7)
+    # Each weight's merged components, once: (kind, area, runs, drawn pieces touched by kind).
+    merged = {}
+    for row_weight in {weight, *[candidate for candidate in WEIGHTS if candidate is not None]}:
+        merged[row_weight] = []
+        for kind, found in damages.merged_components(predicted, [(CRACK, row_weight), (SCRATCH, 1)]).items():
+            for component in found:
+                hits = {}
+                for k in KINDS:
+                    hits[k] = set()
+                    for y, x0, x1 in component["runs"]:
+                        hits[k].update(np.unique(truths[k][y, x0:x1]).tolist())
+                    hits[k].discard(0)
+                merged[row_weight].append((kind, component["area"], component["runs"], hits))
     for table, cases in (("limit", [(weight, candidate) for candidate in LIMITS]),
                          ("weight", [(candidate, limit) for candidate in WEIGHTS if candidate is not None])):
         for row_weight, row_limit in cases:
             row = row_limit if table == "limit" else row_weight
             touched = {kind: set() for kind in KINDS}
-            for kind, found in damages.merged_components(predicted, [(CRACK, row_weight), (SCRATCH, 1)]).items():
-                for component in found:
-                    final = kind
-                    if kind == CRACK and row_limit is not None and damages.is_elongated(component["runs"], row_limit):
-                        final = SCRATCH
-                    if component["area"] < shipped[final]:
-                        continue
-                    hit = set()
-                    for y, x0, x1 in component["runs"]:
-                        hit.update(np.unique(truths[final][y, x0:x1]).tolist())
-                    hit.discard(0)
-                    tables[table][(final, row)][0 if hit else 1] += 1
-                    touched[final] |= hit
+            for kind, area, runs, hits in merged[row_weight]:
+                final = kind
+                if kind == CRACK and row_limit is not None and damages.is_elongated(runs, row_limit):
+                    final = SCRATCH
+                if area < shipped[final]:
+                    continue
+                tables[table][(final, row)][0 if hits[final] else 1] += 1
+                touched[final] |= hits[final]
             for kind in KINDS:
                 tables[table][(kind, row)][2] += len(touched[kind])
 

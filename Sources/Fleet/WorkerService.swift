@@ -356,7 +356,7 @@ public final class WorkerService: ServiceLifecycle.Service {
                 if consumer.isCurrent(delivery) { consumer.nack(delivery, requeue: false) }
                 return false
             }
-            let delay = min(5, 0.2 * pow(2, Double(min(refusals - 1, 8)))) * Double.random(in: 0.5...1.0)
+            let delay = AMQPClient.backoff(after: refusals - 1, initial: 0.2, max: 5)
             logger.error("the broker refused the outcome; publishing it again", metadata: [
                 "refusals": "\(refusals)", "messages": "\(pending.count)", "retry_in_s": "\(String(format: "%.2f", delay))",
                 "routing_keys": "\(pending.map(\.routingKey))",

@@ -131,6 +131,12 @@ public final class AMQPClient: Sendable {
         thread.start()
     }
 
+    /// Seconds to wait after `failures` failures in a row (0 for the first wait): `initial`
+    /// doubling up to `max`, each cut by up to half at random.
+    public static func backoff(after failures: Int, initial: Double, max: Double) -> Double {
+        Swift.min(max, initial * pow(2, Double(Swift.min(failures, 20)))) * Double.random(in: 0.5...1.0)
+    }
+
     /// Publishes and waits until the broker confirms (or, without confirms, until it is sent).
     /// Survives reconnects: an unconfirmed message is sent again on the next connection.
     ///

@@ -17,9 +17,8 @@ struct ConnectionOwner {
     private var failedAttempts = 0
     /// Which of the cluster's URLs to try next (modulo their count).
     private var nodeIndex = 0
-    /// The broker refused a publish (a nack) since the last look; since when new publishes wait
-    /// for a renewal; and when the connection was last renewed (see `renewAfterRefusal`).
-    private var refused = false
+    /// Since when new publishes wait for a renewal, and when the connection was last renewed
+    /// (see `renewAfterRefusal`).
     private var renewingSince: ContinuousClock.Instant?
     private var renewedAt: ContinuousClock.Instant?
     private static let renewalInterval = Duration.seconds(5)
@@ -98,9 +97,8 @@ struct ConnectionOwner {
             nodeIndex += 1
             let roundDone = nodeIndex % urls.count == 0
             let rounds = (failedAttempts - 1) / urls.count
-            let base = min(configuration.reconnectMaxDelay,
-                           configuration.reconnectInitialDelay * pow(2, Double(min(rounds, 20))))
-            let delay = roundDone ? base * Double.random(in: 0.5...1.0) : 0
+            let delay = roundDone ? AMQPClient.backoff(after: rounds, initial: configuration.reconnectInitialDelay,
+                                                       max: configuration.reconnectMaxDelay) : 0
             logger.warning("cannot use the broker; retrying", metadata: [
                 "amqp.url": "\(url)", "error": "\(error)", "attempt": "\(failedAttempts)",
                 "retry_in_s": "\(String(format: "%.2f", delay))",
@@ -212,19 +210,12 @@ struct ConnectionOwner {
     /// run in ten). A queue that refuses for its own reasons (full, with `reject-publish`) costs
     /// a reconnect every few seconds.
     private mutating func renewAfterRefusal(_ connection: AMQPConnection) throws(AMQPError) {
-        guard client.configuration.renewAfterRefusal else { return refused = false }
+        guard let since = renewingSince else { return }
         // A client that closes sends what it holds on this connection instead.
         guard client.shared.withLock({ if case .running = $0.lifecycle { true } else { false } }) else {
-            (refused, renewingSince) = (false, nil)
+            renewingSince = nil
             return
         }
-        if refused {
-            refused = false
-            if renewingSince == nil, renewedAt.map({ ContinuousClock.now - $0 >= Self.renewalInterval }) ?? true {
-                renewingSince = .now
-            }
-        }
-        guard let since = renewingSince else { return }
         guard unconfirmed.isEmpty || ContinuousClock.now - since >= Self.renewalDrain else { return }
         renewingSince = nil
         renewedAt = .now
@@ -241,7 +232,10 @@ struct ConnectionOwner {
             for tag in tags {
                 guard let pending = unconfirmed.removeValue(forKey: tag) else { continue }
                 if !ack {
-                    refused = true
+                    if client.configuration.renewAfterRefusal, renewingSince == nil,
+                       renewedAt.map({ ContinuousClock.now - $0 >= Self.renewalInterval }) ?? true {
+                        renewingSince = .now
+                    }
                     pending.continuation.resume(throwing: AMQPError(.notConfirmed, "the broker refused the message (nack)"))
                 } else if let reason = pending.returnedReason {
                     pending.continuation.resume(returning: .returned(reason))

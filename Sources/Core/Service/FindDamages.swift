@@ -70,16 +70,12 @@ public struct FindDamages: PipelineFunction {
         mergeWeights = step.params.intsByName("merge_weights", default: [:], in: 1...1000)
         Self.requireKnown(mergeWeights.keys.sorted(), in: merged, called: "merge_types", param: "merge_weights",
                           orWhenEmpty: "none", &step)
-        retypeElongated = step.params.stringsByName("retype_elongated", default: [:])
-        if Self.requireKnown(retypeElongated.keys.sorted(), in: damageClasses, called: "damage_classes",
-                             param: "retype_elongated", &step) {
-            for (from, to) in retypeElongated.sorted(by: { $0.key < $1.key }) {
-                if to == from {
-                    step.params.reject("retype_elongated", "'\(from)' is mapped to itself")
-                } else if !Self.requireKnown([to], in: damageClasses, called: "damage_classes", param: "retype_elongated", &step) {
-                    break
-                }
-            }
+        let retype = step.params.stringsByName("retype_elongated", default: [:])
+        retypeElongated = retype
+        if Self.requireKnown(retype.keys.sorted() + retype.values.sorted(), in: damageClasses,
+                             called: "damage_classes", param: "retype_elongated", &step),
+           let same = retype.keys.sorted().first(where: { retype[$0] == $0 }) {
+            step.params.reject("retype_elongated", "'\(same)' is mapped to itself")
         }
         elongationLimit = step.params.double("elongation_limit", default: 7, in: 1...1000)
         edgeWidth = step.params.int("edge_px", default: 12, in: 0...1000)
@@ -142,10 +138,10 @@ public struct FindDamages: PipelineFunction {
             var byType: [String: [Component]] = [:]
             for (name, label) in labelled {
                 for component in byLabel[label] ?? [] {
-                    let elongated = retypeElongated[name].map { _ in
-                        Self.isElongated(component.pixels, width: mask.width, limit: elongationLimit)
-                    } ?? false
-                    byType[elongated ? retypeElongated[name]! : name, default: []].append(component)
+                    let type = retypeElongated[name].flatMap {
+                        Self.isElongated(component.pixels, width: mask.width, limit: elongationLimit) ? $0 : nil
+                    } ?? name
+                    byType[type, default: []].append(component)
                 }
             }
             for name in damageClasses {
