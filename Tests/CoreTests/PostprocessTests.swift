@@ -219,6 +219,18 @@ struct PostprocessTests {
         #expect(merged.map { "\($0.type) \($0.areaPixels)" } == ["crack 48", "scratch 3", "chip 6"])
     }
 
+    @Test("a model of another shape: its classes in another order and no scratch class; an elongated crack is still reported as a scratch")
+    func retypeOnAnotherModel() throws {
+        // crackLine's pixels under classes [crack, background, screen, body]; its 3 px scratch and
+        // its chip become body, since this model has neither class.
+        let usual = Self.crackLine()
+        let relabel: [UInt8] = [1, 3, 2, 0, 3, 3]
+        let other = Mask(width: usual.width, height: usual.height, labels: usual.labels.map { relabel[Int($0)] },
+                         classes: ["crack", "background", "screen", "body"])
+        let found = try run(other, params: "{min_area_px: 2, edge_px: 2, retype_elongated: {crack: scratch}, elongation_limit: 5}")
+        #expect(found.map { "\($0.type) \($0.areaPixels)" } == ["crack 24", "scratch 20"])
+    }
+
     @Test("retype_elongated maps damage classes to other damage classes; elongation_limit is a number from 1 to 1000", arguments: [
         ("retype_elongated: {crak: scratch}", "param 'retype_elongated': 'crak' is not one of damage_classes (crack, scratch)"),
         ("retype_elongated: {crack: glass}", "param 'retype_elongated': 'glass' is not one of damage_classes (crack, scratch)"),
